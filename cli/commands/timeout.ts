@@ -1,0 +1,25 @@
+/**
+ * `dsr timeout set`.
+ * @module
+ */
+
+import { setTimeouts } from "../../control/config_ops.ts";
+import { UsageError } from "../../control/errors.ts";
+import { parseSeconds } from "../../control/parse.ts";
+import { changeConfig, type Paths } from "../client.ts";
+import { printChanges } from "../print.ts";
+
+/** `dsr timeout set [--tcp S] [--tcpfin S] [--udp S]`. */
+export async function timeoutSet(
+  paths: Paths,
+  opts: { tcp?: string; tcpfin?: string; udp?: string },
+): Promise<void> {
+  const changes: { tcp?: number; tcpfin?: number; udp?: number } = {};
+  if (opts.tcp !== undefined) changes.tcp = parseSeconds(opts.tcp, "--tcp");
+  if (opts.tcpfin !== undefined) changes.tcpfin = parseSeconds(opts.tcpfin, "--tcpfin");
+  if (opts.udp !== undefined) changes.udp = parseSeconds(opts.udp, "--udp");
+  if (Object.keys(changes).length === 0) {
+    throw new UsageError("give at least one of --tcp, --tcpfin, --udp");
+  }
+  printChanges(await changeConfig(paths, (c) => setTimeouts(c, changes)));
+}

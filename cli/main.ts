@@ -1,0 +1,192 @@
+/**
+ * The root of the command line: declares the command tree (SPEC §4), loads
+ * each command's code only when it runs, and is the one place that turns an
+ * error into `dsr: error: …` and an exit status.
+ * @module
+ */
+
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { RuntimeError, UsageError } from "../control/errors.ts";
+import type { Paths } from "./client.ts";
+import { addCheckOptions, addVipOptions } from "./options.ts";
+
+const DEFAULT_SOCKET = "/run/dsr/dsr.sock";
+const DEFAULT_STATE = "/var/lib/dsr/state.json";
+
+/** Global options resolved against the environment. */
+function pathsOf(cmd: { optsWithGlobals(): { socket?: string; state?: string } }): Paths {
+  const o = cmd.optsWithGlobals();
+  return {
+    socket: o.socket ?? Deno.env.get("DSR_SOCKET") ?? DEFAULT_SOCKET,
+    state: o.state ?? Deno.env.get("DSR_STATE") ?? DEFAULT_STATE,
+  };
+}
+
+function buildTree(out: { code: number }) {
+  const program = new Command("dsr")
+    .description("Layer 4 Direct Server Return load balancer")
+    .option("--socket <path>", `control socket (env DSR_SOCKET, default ${DEFAULT_SOCKET})`)
+    .option("--state <file>", `state file (env DSR_STATE, default ${DEFAULT_STATE})`)
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+
+  program.command("start").description("run the balancer on an interface (foreground)")
+    .requiredOption("--iface <iface>", "interface facing clients and real servers")
+    .option("--max-flows <n>", "flow table bound", "1000000")
+    .option("--metrics <addr:port>", "serve Prometheus metrics (not yet implemented)")
+    .addOption(
+      new Option("--log-format <format>", "log format").choices(["text", "json"]).default("text"),
+    )
+    .action(async (opts, cmd) => {
+      out.code = await (await import("./commands/start.ts")).start(pathsOf(cmd), opts);
+    });
+
+  const vip = program.command("vip").description("virtual services");
+  addCheckOptions(addVipOptions(vip.command("add").description("add a virtual service")))
+    .argument("<vip:port>", "virtual IP and port (port 0: every port)")
+    .action(async (target, opts, cmd) => {
+      await (await import("./commands/vip.ts")).vipAdd(pathsOf(cmd), target, opts);
+    });
+  addCheckOptions(addVipOptions(vip.command("set").description("change a virtual service")))
+    .argument("<vip:port>")
+    .action(async (target, opts, cmd) => {
+      await (await import("./commands/vip.ts")).vipSet(pathsOf(cmd), target, opts);
+    });
+  vip.command("del").description("delete a virtual service and its real servers")
+    .argument("<vip:port>").option("--proto <proto>", "tcp or udp", "tcp")
+    .action(async (target, opts, cmd) => {
+      await (await import("./commands/vip.ts")).vipDel(pathsOf(cmd), target, opts);
+    });
+  vip.command("list").description("list virtual services").option("--json", "print JSON")
+    .action(async (opts, cmd) => {
+      await (await import("./commands/vip.ts")).vipList(pathsOf(cmd), opts);
+    });
+  vip.command("garp").description("send a gratuitous ARP for a VIP now").argument("<vip>")
+    .action(async (target, _opts, cmd) => {
+      await (await import("./commands/vip.ts")).vipGarp(pathsOf(cmd), target);
+    });
+
+  const rip = program.command("rip").description("real servers");
+  addCheckOptions(
+    rip.command("add").description("add a real server to a virtual service")
+      .argument("<vip:port>").argument("<rip[:port]>")
+      .option("--proto <proto>", "tcp or udp", "tcp")
+      .option("--weight <n>", "scheduling weight, 0 takes no new flows", "1"),
+  ).action(async (target, server, opts, cmd) => {
+    await (await import("./commands/rip.ts")).ripAdd(pathsOf(cmd), target, server, opts);
+  });
+  addCheckOptions(
+    rip.command("set").description("change a real server")
+      .argument("<vip:port>").argument("<rip>")
+      .option("--proto <proto>", "tcp or udp", "tcp")
+      .option("--weight <n>", "scheduling weight")
+      .option("--drain", "take no new flows, keep existing ones")
+      .option("--enable", "take new flows again"),
+  ).action(async (target, server, opts, cmd) => {
+    await (await import("./commands/rip.ts")).ripSet(pathsOf(cmd), target, server, opts);
+  });
+  rip.command("del").description("remove a real server").argument("<vip:port>").argument("<rip>")
+    .option("--proto <proto>", "tcp or udp", "tcp")
+    .action(async (target, server, opts, cmd) => {
+      await (await import("./commands/rip.ts")).ripDel(pathsOf(cmd), target, server, opts);
+    });
+
+  program.command("status").description("show the running balancer").option("--json", "print JSON")
+    .action(async (opts, cmd) => {
+      await (await import("./commands/status.ts")).status(pathsOf(cmd), opts);
+    });
+
+  program.command("timeout").description("flow timeouts").command("set")
+    .description("set flow timeouts in seconds, as ipvsadm --set")
+    .option("--tcp <s>", "established TCP").option("--tcpfin <s>", "TCP after FIN or RST")
+    .option("--udp <s>", "UDP")
+    .action(async (opts, cmd) => {
+      await (await import("./commands/timeout.ts")).timeoutSet(pathsOf(cmd), opts);
+    });
+
+  const config = program.command("config").description("the whole configuration");
+  config.command("export").description("print the configuration as JSON").option(
+    "--json",
+    "print JSON (default)",
+  )
+    .action(async (_opts, cmd) => {
+      await (await import("./commands/config.ts")).configExport(pathsOf(cmd));
+    });
+  config.command("apply").description("make the configuration match a file (validated first)")
+    .requiredOption("-f, --file <file>", "configuration document")
+    .action(async (opts, cmd) => {
+      await (await import("./commands/config.ts")).configApply(pathsOf(cmd), opts.file);
+    });
+
+  const lab = program.command("lab").description(
+    "a complete DSR network in namespaces on this host",
+  );
+  lab.command("up").description("build the lab and start its balancer")
+    .option("--servers <n>", "real servers", "3")
+    .action(async (opts, cmd) => {
+      await (await import("./commands/lab.ts")).labUpCommand(pathsOf(cmd), opts);
+    });
+  lab.command("down").description("remove the lab").action(async (_opts, cmd) => {
+    await (await import("./commands/lab.ts")).labDownCommand(pathsOf(cmd));
+  });
+  lab.command("demo").description("lab up, steady traffic, and the live view")
+    .option("--servers <n>", "real servers", "3")
+    .option("--seconds <s>", "how long to send traffic", "60")
+    .action(async (opts, cmd) => {
+      await (await import("./commands/lab.ts")).labDemoCommand(pathsOf(cmd), opts);
+    });
+  lab.command("serve", { hidden: true }).description(
+    "a real server's HTTP server (used inside the lab)",
+  )
+    .requiredOption("--name <name>").option("--port <port>", "port", "80")
+    .action(async (opts) => {
+      await (await import("./commands/lab.ts")).labServeCommand(opts);
+    });
+  lab.command("traffic", { hidden: true }).description("steady HTTP requests (used inside the lab)")
+    .requiredOption("--url <url>").option("--seconds <s>", "duration", "60").option(
+      "--rate <n>",
+      "per second",
+      "20",
+    )
+    .action(async (opts) => {
+      const { runTraffic } = await import("../lab/traffic.ts");
+      const stop = new AbortController();
+      Deno.addSignalListener("SIGTERM", () => stop.abort());
+      const { parseInteger } = await import("../control/parse.ts");
+      await runTraffic({
+        url: opts.url,
+        seconds: parseInteger(opts.seconds, "--seconds", 1, 86_400),
+        rate: parseInteger(opts.rate, "--rate", 1, 10_000),
+        signal: stop.signal,
+      });
+    });
+  return program;
+}
+
+/** Runs the command line `args`; returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const out = { code: 0 };
+  const program = buildTree(out);
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return out.code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0;
+      console.error(`dsr: error: ${error.message.replace(/^error: /, "")}`);
+      return 2;
+    }
+    if (error instanceof UsageError || error instanceof RuntimeError) {
+      console.error(`dsr: error: ${error.message}`);
+      return error.exitCode;
+    }
+    const libpcap = (error as Error)?.name === "LibpcapMissingError";
+    console.error(
+      `dsr: error: ${
+        libpcap ? (error as Error).message : `unexpected: ${(error as Error)?.stack ?? error}`
+      }`,
+    );
+    return 1;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Option groups several commands share, and their conversion into the
+ * fields of a configuration document.
+ * @module
+ */
+
+import { type Command, Option } from "@commander-js/extra-typings";
+import type { Check } from "../control/config.ts";
+import { UsageError } from "../control/errors.ts";
+import { parseInteger, parseIp, parseProto, parseSeconds } from "../control/parse.ts";
+import { SCHEDULER_NAMES } from "../dataplane/scheduler.ts";
+
+/** Raw values of the shared options, as commander hands them over. */
+export interface SharedOpts {
+  proto?: string;
+  scheduler?: string;
+  persist?: string;
+  fallback?: string;
+  check?: string;
+  checkPort?: string;
+  checkPath?: string;
+  checkExpect?: string;
+  checkInterval?: string;
+  checkTimeout?: string;
+  rise?: string;
+  fall?: string;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyCommand = Command<any, any, any>;
+
+/** --proto, --scheduler, --persist, --fallback. */
+export function addVipOptions<C extends AnyCommand>(cmd: C): C {
+  cmd.option("--proto <proto>", "tcp or udp (default tcp)")
+    .addOption(
+      new Option("--scheduler <name>", "rr, wrr, lc, wlc, sh or mh (default mh)").choices(
+        SCHEDULER_NAMES,
+      ),
+    )
+    .option("--persist <seconds>", "client affinity per VIP, as ipvsadm -p (0: off)")
+    .option(
+      "--fallback <rip>",
+      "sorry server used while no real server is usable ('none' to clear)",
+    );
+  return cmd;
+}
+
+/** The health check options of SPEC §3. */
+export function addCheckOptions<C extends AnyCommand>(cmd: C): C {
+  cmd.addOption(new Option("--check <type>", "health check").choices(["tcp", "http", "dr", "none"]))
+    .option("--check-port <port>", "port to check (default: the service's)")
+    .option("--check-path <path>", "HTTP path (default /)")
+    .option("--check-expect <status>", "expected HTTP status (default 200)")
+    .option("--check-interval <s>", "seconds between checks (default 2)")
+    .option("--check-timeout <s>", "seconds before a check fails (default 1)")
+    .option("--rise <n>", "passes before up (default 2)")
+    .option("--fall <n>", "failures before down (default 3)");
+  return cmd;
+}
+
+/** The protocol option, tcp when absent. */
+export function protoOf(opts: SharedOpts) {
+  return parseProto(opts.proto ?? "tcp");
+}
+
+/** Check fields given on the command line, merged over `base`; null when none was given and base is null. */
+export function checkOf(
+  opts: SharedOpts,
+  base: Check | null,
+  fallbackType: Check["type"],
+): Check | null {
+  const given = opts.check ?? opts.checkPort ?? opts.checkPath ?? opts.checkExpect ??
+    opts.checkInterval ??
+    opts.checkTimeout ?? opts.rise ?? opts.fall;
+  if (given === undefined) return base;
+  const b = base ?? {
+    type: fallbackType,
+    port: null,
+    path: "/",
+    expect: 200,
+    interval: 2,
+    timeout: 1,
+    rise: 2,
+    fall: 3,
+  };
+  if (opts.checkPath !== undefined && !opts.checkPath.startsWith("/")) {
+    throw new UsageError(
+      `invalid --check-path "${opts.checkPath}": expected a path starting with /`,
+    );
+  }
+  return {
+    type: (opts.check as Check["type"] | undefined) ?? b.type,
+    port: opts.checkPort === undefined
+      ? b.port
+      : parseInteger(opts.checkPort, "--check-port", 1, 65535),
+    path: opts.checkPath ?? b.path,
+    expect: opts.checkExpect === undefined
+      ? b.expect
+      : parseInteger(opts.checkExpect, "--check-expect", 100, 599),
+    interval: opts.checkInterval === undefined
+      ? b.interval
+      : parseSeconds(opts.checkInterval, "--check-interval"),
+    timeout: opts.checkTimeout === undefined
+      ? b.timeout
+      : parseSeconds(opts.checkTimeout, "--check-timeout"),
+    rise: opts.rise === undefined ? b.rise : parseInteger(opts.rise, "--rise", 1, 100),
+    fall: opts.fall === undefined ? b.fall : parseInteger(opts.fall, "--fall", 1, 100),
+  };
+}
+
+/** The VIP fields given on the command line (absent ones left out). */
+export function vipFieldsOf(opts: SharedOpts) {
+  const fields: {
+    scheduler?: (typeof SCHEDULER_NAMES)[number];
+    persist?: number;
+    fallback?: string | null;
+  } = {};
+  if (opts.scheduler !== undefined) {
+    fields.scheduler = opts.scheduler as (typeof SCHEDULER_NAMES)[number];
+  }
+  if (opts.persist !== undefined) {
+    fields.persist = parseInteger(opts.persist, "--persist", 0, 31_536_000);
+  }
+  if (opts.fallback !== undefined) {
+    fields.fallback = opts.fallback === "none" ? null : parseIp(opts.fallback, "--fallback");
+  }
+  return fields;
+}

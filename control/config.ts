@@ -1,0 +1,147 @@
+/**
+ * The configuration document of SPEC §5: what `dsr config export` prints,
+ * `dsr config apply` and `PUT /v1/config` take, and the state file holds.
+ * Validated with zod; an invalid document is rejected whole with one message
+ * naming the field.
+ * @module
+ */
+
+import { z } from "zod";
+import { isIpv4, parseIpv4 } from "../dataplane/addr.ts";
+import { SCHEDULER_NAMES } from "../dataplane/scheduler.ts";
+
+const ipv4 = z.string().refine(isIpv4, { message: "not an IPv4 address" });
+const port = z.number().int().min(0).max(65535);
+const seconds = z.number().positive().max(31_536_000);
+
+/** Health check settings (used fully in issue 4; stored from the start). */
+export const CheckSchema = z.strictObject({
+  type: z.enum(["tcp", "http", "dr", "none"]),
+  port: port.nullable().default(null),
+  path: z.string().startsWith("/").default("/"),
+  expect: z.number().int().min(100).max(599).default(200),
+  interval: seconds.default(2),
+  timeout: seconds.default(1),
+  rise: z.number().int().min(1).max(100).default(2),
+  fall: z.number().int().min(1).max(100).default(3),
+});
+
+export const RipSchema = z.strictObject({
+  ip: ipv4,
+  weight: z.number().int().min(0).max(65535).default(1),
+  drain: z.boolean().default(false),
+  check: CheckSchema.nullable().default(null),
+});
+
+export const VipSchema = z.strictObject({
+  vip: ipv4,
+  port,
+  proto: z.enum(["tcp", "udp"]).default("tcp"),
+  scheduler: z.enum(SCHEDULER_NAMES).default("mh"),
+  persist: z.number().int().min(0).max(31_536_000).default(0),
+  fallback: ipv4.nullable().default(null),
+  check: CheckSchema.nullable().default(null),
+  rips: z.array(RipSchema).default([]),
+});
+
+export const TimeoutsSchema = z.strictObject({
+  tcp: seconds.default(900),
+  tcpfin: seconds.default(120),
+  udp: seconds.default(300),
+});
+
+export const ConfigSchema = z.strictObject({
+  version: z.literal(1),
+  timeouts: TimeoutsSchema.default({ tcp: 900, tcpfin: 120, udp: 300 }),
+  vips: z.array(VipSchema).default([]),
+});
+
+export type Check = z.infer<typeof CheckSchema>;
+export type Rip = z.infer<typeof RipSchema>;
+export type Vip = z.infer<typeof VipSchema>;
+export type Timeouts = z.infer<typeof TimeoutsSchema>;
+export type Config = z.infer<typeof ConfigSchema>;
+export type Proto = Vip["proto"];
+
+/** A configuration document that does not validate; `field` is its path. */
+export class ConfigError extends Error {
+  constructor(readonly field: string, readonly reason: string) {
+    super(field ? `${field}: ${reason}` : reason);
+    this.name = "ConfigError";
+  }
+}
+
+/** An empty configuration with the default timeouts. */
+export function emptyConfig(): Config {
+  return { version: 1, timeouts: { tcp: 900, tcpfin: 120, udp: 300 }, vips: [] };
+}
+
+/** `vips[0].rips[1].ip` from a zod path. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) =>
+    typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`
+  )
+    .join("");
+}
+
+/**
+ * Validates a parsed JSON value as a configuration document, filling defaults.
+ * @throws {ConfigError} naming the first invalid field.
+ */
+export function parseConfig(value: unknown): Config {
+  const result = ConfigSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(fieldPath(issue.path), issue.message);
+  }
+  checkConsistency(result.data);
+  return result.data;
+}
+
+/** The checks a schema cannot express: duplicates and references. */
+function checkConsistency(config: Config): void {
+  const services = new Set<string>();
+  config.vips.forEach((vip, i) => {
+    const key = serviceKey(vip);
+    if (services.has(key)) throw new ConfigError(`vips[${i}]`, `duplicate service ${key}`);
+    services.add(key);
+    const rips = new Set<string>();
+    vip.rips.forEach((rip, j) => {
+      if (rips.has(rip.ip)) {
+        throw new ConfigError(
+          `vips[${i}].rips[${j}].ip`,
+          `duplicate real server ${rip.ip} in ${key}`,
+        );
+      }
+      rips.add(rip.ip);
+    });
+  });
+}
+
+/** `198.18.0.100:80/tcp`, the name of a service in messages and keys. */
+export function serviceKey(vip: Pick<Vip, "vip" | "port" | "proto">): string {
+  return `${vip.vip}:${vip.port}/${vip.proto}`;
+}
+
+/** The check a VIP runs when it sets none: tcp for TCP, none for UDP (SPEC §3). */
+export function defaultCheck(proto: Proto): Check {
+  return {
+    type: proto === "tcp" ? "tcp" : "none",
+    port: null,
+    path: "/",
+    expect: 200,
+    interval: 2,
+    timeout: 1,
+    rise: 2,
+    fall: 3,
+  };
+}
+
+/** Sorts VIPs by address, port and protocol so exports are stable. */
+export function normalize(config: Config): Config {
+  const byIp = (a: string, b: string) => parseIpv4(a) - parseIpv4(b);
+  const vips = [...config.vips].sort((a, b) =>
+    byIp(a.vip, b.vip) || a.port - b.port || a.proto.localeCompare(b.proto)
+  );
+  return { ...config, vips };
+}

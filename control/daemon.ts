@@ -1,0 +1,240 @@
+/**
+ * The balancer daemon: checks the host (SPEC §1), starts the forwarding
+ * worker, keeps the running program in step with the configuration and the
+ * real servers' reachability, and applies every change through one queue.
+ * @module
+ */
+
+import { formatNet, parseIpv4 } from "../dataplane/addr.ts";
+import { type Compiled, Compiler } from "./compile.ts";
+import { type Config, serviceKey } from "./config.ts";
+import { diffConfig } from "./config_diff.ts";
+import { DataplaneHost } from "./dataplane_host.ts";
+import { RuntimeError, UsageError } from "./errors.ts";
+import { type IfaceInfo, ifaceInfo, ipForwarding, isAdjacent, localAddresses } from "./netinfo.ts";
+import { disableMergingOffloads, restoreOffloads } from "./offloads.ts";
+import { loadState, saveState } from "./state_file.ts";
+import { buildStatus, type Status } from "./status.ts";
+
+/** How the daemon reports what happens; the CLI decides the format. */
+export type Logger = (level: "info" | "warn" | "error", message: string) => void;
+
+/** Options of {@link Daemon.start}. */
+export interface DaemonOptions {
+  iface: string;
+  statePath: string;
+  maxFlows: number;
+  log: Logger;
+}
+
+const WATCH_MS = 200;
+/** After start, real servers count as resolved this long while ARP answers come in. */
+const NEIGHBOR_GRACE_MS = 3_000;
+/** A MAC not confirmed for this long is unresolved (the loop asks every 15 s). */
+const NEIGHBOR_STALE_MS = 60_000;
+
+/** A running balancer on one interface. */
+export class Daemon {
+  readonly startedAt = Date.now();
+  #config!: Config;
+  #compiled!: Compiled;
+  #compiler: Compiler;
+  #host = new DataplaneHost();
+  #queue: Promise<unknown> = Promise.resolve();
+  #reachable = "";
+  #watch: ReturnType<typeof setInterval> | undefined;
+  #offloads: string[] = [];
+  #failed: (reason: Error) => void = () => {};
+  /** Settles when the data plane dies on its own. */
+  readonly failure: Promise<never>;
+
+  private constructor(readonly iface: IfaceInfo, readonly options: DaemonOptions) {
+    this.#compiler = new Compiler(iface);
+    this.failure = new Promise<never>((_, reject) => this.#failed = reject);
+    this.failure.catch(() => {});
+  }
+
+  /**
+   * Checks the host, starts forwarding and returns the running daemon.
+   * @throws {UsageError|RuntimeError} when the host or configuration forbids it.
+   */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const iface = await ifaceInfo(options.iface);
+    const config = await loadState(options.statePath);
+    await refuseLocalVips(config);
+    if (await ipForwarding()) {
+      options.log(
+        "warn",
+        "net.ipv4.ip_forward=1: the kernel would forward a second copy of every packet to a VIP; set it to 0",
+      );
+    }
+    const daemon = new Daemon(iface, options);
+    daemon.#config = config;
+    for (const line of daemon.#offSubnet(config)) options.log("warn", line);
+    const offloads = await disableMergingOffloads(iface.name);
+    if (offloads.warning) options.log("warn", offloads.warning);
+    daemon.#offloads = offloads.changed;
+    try {
+      await daemon.#host.start(iface.name, options.maxFlows);
+    } catch (error) {
+      await restoreOffloads(iface.name, daemon.#offloads);
+      throw error;
+    }
+    daemon.#host.onFailure = (message) =>
+      daemon.#failed(new RuntimeError(`data plane stopped: ${message}`));
+    daemon.#publish();
+    daemon.#watch = setInterval(() => daemon.#watchNeighbors(), WATCH_MS);
+    return daemon;
+  }
+
+  /** The configuration in force. */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** The status document now. */
+  status(): Status {
+    return buildStatus({
+      iface: this.iface.name,
+      mac: this.iface.mac,
+      startedAt: this.startedAt,
+      config: this.#config,
+      compiled: this.#compiled,
+      shared: this.#host.shared,
+      ripError: (_service, ip) =>
+        isAdjacent(this.iface, ip)
+          ? null
+          : `not on a subnet of ${this.iface.name}: gets no traffic`,
+    });
+  }
+
+  /**
+   * Validates `next` against this host, saves it, and runs it. Changes are
+   * queued, so concurrent callers never lose one another's update.
+   * @returns the changes applied, one line each.
+   * @throws {UsageError} when a new real server is off the subnet or a VIP is local.
+   */
+  apply(next: Config): Promise<string[]> {
+    const run = this.#queue.then(async () => {
+      const before = this.#config;
+      this.#refuseNewOffSubnet(before, next);
+      await refuseLocalVips(next);
+      const changes = diffConfig(before, next);
+      if (changes.length === 0) return changes;
+      await saveState(this.options.statePath, next);
+      this.#config = next;
+      this.#publish();
+      return changes;
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Re-reads the state file (SIGHUP). */
+  reload(): Promise<string[]> {
+    return loadState(this.options.statePath).then((config) => {
+      const run = this.#queue.then(async () => {
+        await refuseLocalVips(config);
+        const changes = diffConfig(this.#config, config);
+        this.#config = config;
+        for (const line of this.#offSubnet(config)) this.options.log("warn", line);
+        this.#publish();
+        return changes;
+      });
+      this.#queue = run.catch(() => {});
+      return run;
+    });
+  }
+
+  /**
+   * Sends a gratuitous ARP for a configured VIP.
+   * @throws {UsageError} when `vip` is not configured.
+   */
+  garp(vip: string): void {
+    if (!this.#config.vips.some((v) => v.vip === vip)) {
+      throw new UsageError(`VIP ${vip} is not configured`, "missing");
+    }
+    this.#host.garp(parseIpv4(vip));
+  }
+
+  /** Stops forwarding and restores the interface. */
+  async stop(): Promise<void> {
+    clearInterval(this.#watch);
+    await this.#host.stop();
+    await restoreOffloads(this.iface.name, this.#offloads);
+  }
+
+  #resolved(neighbor: number): boolean {
+    const seen = this.#host.shared.neighborSeen[neighbor];
+    const now = Date.now();
+    // Right after start nothing is resolved yet; scheduling as if it were keeps
+    // Maglev's choices (and so established connections) the same as before.
+    if (seen === 0) return now - this.startedAt < NEIGHBOR_GRACE_MS;
+    return now - seen < NEIGHBOR_STALE_MS;
+  }
+
+  /** Which neighbours count as resolved now, as a string to compare. */
+  #reachability(): string {
+    let out = "";
+    for (const rip of this.#compiled.rips.values()) out += this.#resolved(rip.neighbor) ? "1" : "0";
+    return out;
+  }
+
+  #publish(): void {
+    this.#compiled = this.#compiler.compile(this.#config, {
+      resolved: (n) => this.#resolved(n),
+      healthy: () => true,
+      adjacent: (ip) => isAdjacent(this.iface, ip),
+    });
+    this.#reachable = this.#reachability();
+    this.#host.publish(this.#compiled.program);
+  }
+
+  #watchNeighbors(): void {
+    if (this.#reachability() !== this.#reachable) this.#publish();
+  }
+
+  #offSubnet(config: Config): string[] {
+    return config.vips.flatMap((vip) =>
+      [...vip.rips.map((r) => r.ip), ...(vip.fallback ? [vip.fallback] : [])]
+        .filter((ip) => !isAdjacent(this.iface, ip))
+        .map((ip) =>
+          `real server ${ip} of ${serviceKey(vip)} ${this.#notAdjacent()}: it gets no traffic`
+        )
+    );
+  }
+
+  #notAdjacent(): string {
+    const nets = this.iface.subnets.map(formatNet).join(", ");
+    return `is not on ${nets} of ${this.iface.name}`;
+  }
+
+  #refuseNewOffSubnet(before: Config, next: Config): void {
+    const known = new Set(before.vips.flatMap((v) => [...v.rips.map((r) => r.ip), v.fallback]));
+    for (const vip of next.vips) {
+      for (const ip of [...vip.rips.map((r) => r.ip), ...(vip.fallback ? [vip.fallback] : [])]) {
+        if (!known.has(ip) && !isAdjacent(this.iface, ip)) {
+          throw new UsageError(`cannot add real server ${ip}: it ${this.#notAdjacent()}`);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The host kernel must not own a VIP: it would answer for it and reset
+ * connections meant for the real servers.
+ * @throws {RuntimeError} naming the first VIP found on a local interface.
+ */
+async function refuseLocalVips(config: Config): Promise<void> {
+  const local = await localAddresses();
+  for (const vip of config.vips) {
+    const owner = local.find((a) => a.ip === vip.vip);
+    if (owner) {
+      throw new RuntimeError(
+        `VIP ${vip.vip} is configured on interface ${owner.iface} of this host; the kernel would reset ` +
+          `connections to it: remove it (ip addr del ${vip.vip}/32 dev ${owner.iface})`,
+      );
+    }
+  }
+}

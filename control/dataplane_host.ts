@@ -1,0 +1,104 @@
+/**
+ * The control thread's handle on the forwarding worker: starts it on an
+ * interface, posts programs and commands in order, and exposes the shared
+ * tables for status. Posting never waits on the worker.
+ * @module
+ */
+
+import type { LoopCommand, LoopMessage } from "../dataplane/loop.ts";
+import {
+  createSharedTables,
+  M_APPLIED,
+  M_POSTED,
+  M_STOP,
+  type Program,
+  type SharedTables,
+} from "../dataplane/tables.ts";
+import type { WorkerInit, WorkerReport } from "../dataplane/worker.ts";
+import { RuntimeError } from "./errors.ts";
+
+/** A running data plane. */
+export class DataplaneHost {
+  readonly shared: SharedTables = createSharedTables();
+  #worker: Worker | null = null;
+  #seq = 0;
+  #stopped: Promise<void> | null = null;
+  /** Called when the worker dies on its own (libpcap error). */
+  onFailure: (message: string) => void = () => {};
+
+  /**
+   * Starts the worker on `iface` and waits until libpcap has opened it.
+   * @throws {RuntimeError} with libpcap's reason when it cannot.
+   */
+  async start(iface: string, maxFlows: number): Promise<void> {
+    const worker = new Worker(new URL("../dataplane/worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker = worker;
+    let settle!: (report: WorkerReport) => void;
+    const first = new Promise<WorkerReport>((resolve) => settle = resolve);
+    let stopped!: () => void;
+    this.#stopped = new Promise<void>((resolve) => stopped = resolve);
+    let ready = false;
+    worker.onmessage = (event: MessageEvent<WorkerReport>) => {
+      const report = event.data;
+      if (!ready) {
+        ready = report.type === "ready";
+        settle(report);
+      } else if (report.type === "error") {
+        this.onFailure(report.message);
+      }
+      if (report.type !== "ready") stopped();
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      const message = event.message ?? "forwarding worker failed";
+      if (!ready) settle({ type: "error", message });
+      else this.onFailure(message);
+      stopped();
+    };
+    const init: WorkerInit = { type: "init", iface, shared: this.shared, maxFlows };
+    worker.postMessage(init);
+    const report = await first;
+    if (report.type !== "ready") {
+      worker.terminate();
+      this.#worker = null;
+      throw new RuntimeError(
+        report.type === "error" ? report.message : "forwarding worker stopped",
+      );
+    }
+  }
+
+  #post(body: Program | LoopCommand): void {
+    if (!this.#worker) return;
+    const message: LoopMessage = { seq: ++this.#seq, body };
+    this.#worker.postMessage(message);
+    // The loop yields to its event loop only when it sees this word move.
+    Atomics.store(this.shared.mailbox, M_POSTED, this.#seq);
+  }
+
+  /** Replaces the running program. */
+  publish(program: Program): void {
+    this.#post(program);
+  }
+
+  /** Sends a gratuitous ARP for `vip` now. */
+  garp(vip: number): void {
+    this.#post({ type: "garp", vip });
+  }
+
+  /** Generation of the program the worker runs. */
+  get appliedGeneration(): number {
+    return Atomics.load(this.shared.mailbox, M_APPLIED);
+  }
+
+  /** Stops the loop and waits for the worker to close the interface (2 s at most). */
+  async stop(): Promise<void> {
+    const worker = this.#worker;
+    if (!worker) return;
+    this.#worker = null;
+    Atomics.store(this.shared.mailbox, M_STOP, 1);
+    await Promise.race([this.#stopped, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    worker.terminate();
+  }
+}

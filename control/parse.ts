@@ -1,0 +1,80 @@
+/**
+ * Small parsers for the argument types every command shares (VIP:PORT,
+ * RIP[:PORT], protocol, counts, seconds). Each throws a {@link UsageError}
+ * that names the value seen and the form expected.
+ * @module
+ */
+
+import { isIpv4 } from "../dataplane/addr.ts";
+import type { Proto } from "./config.ts";
+import { UsageError } from "./errors.ts";
+
+/** `198.18.0.100:80` → address and port. */
+export function parseVipPort(text: string): { vip: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(text);
+  if (!m || !isIpv4(m[1]) || Number(m[2]) > 65535) {
+    throw new UsageError(
+      `invalid VIP:PORT "${text}": expected an IPv4 address and a port, like 198.18.0.100:80`,
+    );
+  }
+  return { vip: m[1], port: Number(m[2]) };
+}
+
+/** `198.18.0.11` or `198.18.0.11:80` → address and optional port. */
+export function parseRip(text: string): { ip: string; port: number | null } {
+  const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(text);
+  if (!m || !isIpv4(m[1]) || (m[2] !== undefined && Number(m[2]) > 65535)) {
+    throw new UsageError(
+      `invalid real server "${text}": expected an IPv4 address, optionally with the VIP's port`,
+    );
+  }
+  return { ip: m[1], port: m[2] === undefined ? null : Number(m[2]) };
+}
+
+/** A bare IPv4 address. */
+export function parseIp(text: string, what = "address"): string {
+  if (!isIpv4(text)) {
+    throw new UsageError(`invalid ${what} "${text}": expected an IPv4 address like 198.18.0.11`);
+  }
+  return text;
+}
+
+/**
+ * DR mode forwards frames unchanged, so a real server must listen on the VIP's port.
+ * @throws {UsageError} when `ripPort` is given and differs from `vipPort`.
+ */
+export function refusePortTranslation(vipPort: number, ripPort: number | null): void {
+  if (ripPort !== null && ripPort !== vipPort) {
+    throw new UsageError(
+      `port translation is not possible in DR mode (VIP port ${vipPort}, real server port ${ripPort})`,
+    );
+  }
+}
+
+/** `tcp` or `udp`. */
+export function parseProto(text: string): Proto {
+  if (text !== "tcp" && text !== "udp") {
+    throw new UsageError(`invalid protocol "${text}": expected tcp or udp`);
+  }
+  return text;
+}
+
+/** A whole number within [min, max]; `what` names the option. */
+export function parseInteger(text: string, what: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) {
+    throw new UsageError(
+      `invalid ${what} "${text}": expected a whole number from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
+
+/** A positive number of seconds (fractions allowed). */
+export function parseSeconds(text: string, what: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > 31_536_000) {
+    throw new UsageError(`invalid ${what} "${text}": expected seconds, a number above 0`);
+  }
+  return n;
+}

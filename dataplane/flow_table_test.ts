@@ -1,0 +1,276 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  FLOW_CLOSE,
+  FLOW_ESTABLISHED,
+  FLOW_FIN,
+  FLOW_SYN,
+  FLOW_UDP,
+  FlowTable,
+} from "./flow_table.ts";
+
+const CLIENT = 0xc6120001; // 198.18.0.1
+const ports = (client: number, vip: number) => ((client << 16) | vip) >>> 0;
+
+/** Calls `expire` with `budget` until it has visited every row once; the total removed. */
+function sweep(table: FlowTable, now: number, budget: number): number {
+  let removed = 0;
+  for (let visited = 0; visited < table.maxFlows; visited += budget) {
+    removed += table.expire(now, budget);
+  }
+  return removed;
+}
+
+Deno.test("insert then lookup finds the flow with its backend and state", () => {
+  const table = new FlowTable(100);
+  const slot = table.insert(CLIENT, ports(40000, 80), 3, 7, FLOW_SYN, 0);
+  assert.ok(slot >= 0);
+  assert.equal(table.lookup(CLIENT, ports(40000, 80), 3), slot);
+  assert.equal(table.backend(slot), 7);
+  assert.equal(table.state(slot), FLOW_SYN);
+  assert.equal(table.size, 1);
+  assert.equal(table.lookup(CLIENT, ports(40001, 80), 3), -1);
+  assert.equal(table.lookup(CLIENT, ports(40000, 80), 4), -1);
+  assert.equal(table.lookup(CLIENT + 1, ports(40000, 80), 3), -1);
+  const high = table.insert(0xffffffff, 0xffffffff, 0, 1, FLOW_UDP, 0);
+  assert.equal(table.lookup(0xffffffff, 0xffffffff, 0), high);
+  assert.equal(table.lookup(-1, -1, 0), high, "signed and unsigned forms of a key are one key");
+});
+
+Deno.test("each state expires after its own timeout within one budgeted sweep", () => {
+  const table = new FlowTable(1000);
+  table.timeouts = { tcp: 9000, tcpfin: 1000, udp: 5000 };
+  const states = [FLOW_SYN, FLOW_ESTABLISHED, FLOW_FIN, FLOW_CLOSE, FLOW_UDP];
+  const slots = states.map((state, i) => table.insert(CLIENT + i, ports(1000, 80), 0, i, state, 0));
+  for (let i = 0; i < 200; i++) table.insert(CLIENT + 100 + i, ports(1, 80), 1, 9, FLOW_UDP, 6000);
+  const alive = () => slots.filter((s) => table.state(s) !== 0).map((s) => table.backend(s));
+  assert.equal(sweep(table, 999, 64), 0);
+  assert.equal(sweep(table, 1000, 64), 3);
+  assert.deepEqual(alive(), [1, 4]);
+  assert.equal(sweep(table, 4999, 64), 0);
+  assert.equal(sweep(table, 5000, 64), 1);
+  assert.deepEqual(alive(), [1]);
+  assert.equal(sweep(table, 8999, 64), 0);
+  assert.equal(sweep(table, 9000, 64), 1);
+  assert.deepEqual(alive(), []);
+  assert.equal(table.size, 200);
+  assert.equal(sweep(table, 11000, 64), 200);
+  assert.equal(table.size, 0);
+});
+
+Deno.test("expire visits at most its budget of slots per call", () => {
+  const table = new FlowTable(100);
+  for (let i = 0; i < 100; i++) table.insert(CLIENT + i, ports(1, 80), 0, 0, FLOW_UDP, 0);
+  const removed = [];
+  for (let i = 0; i < 5; i++) removed.push(table.expire(1e9, 30));
+  assert.deepEqual(removed, [30, 30, 30, 10, 0]);
+});
+
+Deno.test("a touched flow lives on past its first expiry and a state change sets the new timeout", () => {
+  const table = new FlowTable(10);
+  table.timeouts = { tcp: 1000, tcpfin: 100, udp: 500 };
+  const slot = table.insert(CLIENT, ports(1, 80), 0, 1, FLOW_SYN, 0);
+  table.touch(slot, FLOW_ESTABLISHED, 90);
+  assert.equal(table.expire(1000, 10), 0);
+  assert.equal(table.state(slot), FLOW_ESTABLISHED);
+  table.touch(slot, FLOW_ESTABLISHED, 1000);
+  assert.equal(table.expire(1999, 10), 0);
+  table.touch(slot, FLOW_FIN, 1999);
+  assert.equal(table.expire(2098, 10), 0);
+  assert.equal(table.expire(2099, 10), 1);
+  assert.equal(table.lookup(CLIENT, ports(1, 80), 0), -1);
+});
+
+Deno.test("expiry compares wrap-safely across 2^32 ms and with Date.now()-sized clocks", () => {
+  for (const start of [0xffffffff - 50, Date.now(), 2 ** 52]) {
+    const table = new FlowTable(4);
+    table.timeouts = { tcp: 100, tcpfin: 100, udp: 100 };
+    table.insert(CLIENT, ports(1, 80), 0, 1, FLOW_UDP, start);
+    assert.equal(table.expire(start + 99, 4), 0, `start ${start}`);
+    assert.equal(table.expire(start + 100, 4), 1, `start ${start}`);
+  }
+});
+
+Deno.test("when full the least recently used flow is evicted, counted and reported", () => {
+  const removed: [number, number][] = [];
+  const table = new FlowTable(4, { onRemove: (b, s) => removed.push([b, s]) });
+  const slots = [0, 1, 2, 3].map((i) => table.insert(CLIENT + i, ports(1, 80), 0, i, FLOW_SYN, i));
+  table.touch(slots[0], FLOW_ESTABLISHED, 10);
+  table.insert(CLIENT + 4, ports(1, 80), 0, 4, FLOW_UDP, 11);
+  assert.equal(table.evicted, 1);
+  assert.deepEqual(removed, [[1, FLOW_SYN]]);
+  assert.equal(table.lookup(CLIENT + 1, ports(1, 80), 0), -1);
+  assert.equal(table.lookup(CLIENT, ports(1, 80), 0), slots[0]);
+  table.insert(CLIENT + 5, ports(1, 80), 0, 5, FLOW_UDP, 12);
+  assert.deepEqual(removed[1], [2, FLOW_SYN]);
+  assert.equal(table.size, 4);
+  assert.equal(table.evicted, 2);
+});
+
+Deno.test("size never exceeds maxFlows under a flood of 5x maxFlows distinct inserts", () => {
+  const max = 1000;
+  let reported = 0;
+  const table = new FlowTable(max, { onRemove: () => reported++ });
+  const bytes = table.byteLength;
+  for (let i = 0; i < 5 * max; i++) {
+    table.insert(0x0a000000 + i, ports(i & 0xffff, 80), 0, 0, FLOW_SYN, i);
+    assert.ok(table.size <= max);
+  }
+  assert.equal(table.size, max);
+  assert.equal(table.evicted, 4 * max);
+  assert.equal(reported, 4 * max);
+  assert.equal(table.byteLength, bytes);
+  for (let i = 4 * max; i < 5 * max; i++) {
+    assert.ok(table.lookup(0x0a000000 + i, ports(i & 0xffff, 80), 0) >= 0);
+  }
+  assert.equal(table.lookup(0x0a000000, ports(0, 80), 0), -1);
+});
+
+Deno.test("removeBackend and removeService remove exactly their flows", () => {
+  const perBackend = new Int32Array(4);
+  const table = new FlowTable(1000, { onRemove: (b) => perBackend[b]-- });
+  for (let i = 0; i < 400; i++) {
+    table.insert(CLIENT + i, ports(i, 80), i % 3, i % 4, FLOW_ESTABLISHED, 0);
+    perBackend[i % 4]++;
+  }
+  assert.equal(table.removeBackend(2), 100);
+  assert.equal(perBackend[2], 0);
+  assert.equal(table.size, 300);
+  for (let i = 0; i < 400; i++) {
+    const found = table.lookup(CLIENT + i, ports(i, 80), i % 3) >= 0;
+    assert.equal(found, i % 4 !== 2);
+  }
+  const inService1 = [...Array(400).keys()].filter((i) => i % 3 === 1 && i % 4 !== 2).length;
+  assert.equal(table.removeService(1), inService1);
+  assert.equal(table.size, 300 - inService1);
+  table.clear();
+  assert.equal(table.size, 0);
+  assert.deepEqual([...perBackend], [0, 0, 0, 0]);
+  assert.equal(table.lookup(CLIENT, ports(0, 80), 0), -1);
+  assert.ok(table.insert(CLIENT, ports(0, 80), 0, 1, FLOW_SYN, 0) >= 0);
+  assert.equal(table.size, 1);
+});
+
+Deno.test("memory stays at most 64 bytes per flow at 1,000,000 flows", () => {
+  const table = new FlowTable(1_000_000);
+  const perFlow = table.byteLength / table.maxFlows;
+  assert.ok(perFlow <= 64, `${perFlow} bytes per flow`);
+});
+
+type Op =
+  | { op: "insert"; key: number; backend: number; state: number }
+  | { op: "lookup" | "remove"; key: number }
+  | { op: "touch"; key: number; state: number }
+  | { op: "advance"; ms: number }
+  | { op: "expire"; budget: number }
+  | { op: "removeBackend"; backend: number };
+
+Deno.test("a delete-heavy random workload matches a Map model", () => {
+  const MAX = 24;
+  const timeouts = { tcp: 300, tcpfin: 100, udp: 200 };
+  const timeoutOf = (s: number) =>
+    s === FLOW_ESTABLISHED ? timeouts.tcp : s === FLOW_UDP ? timeouts.udp : timeouts.tcpfin;
+  const key = fc.integer({ min: 0, max: 47 });
+  const state = fc.constantFrom(FLOW_SYN, FLOW_ESTABLISHED, FLOW_FIN, FLOW_CLOSE, FLOW_UDP);
+  const backend = fc.integer({ min: 0, max: 3 });
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    {
+      arbitrary: fc.record({ op: fc.constant("insert" as const), key, backend, state }),
+      weight: 4,
+    },
+    {
+      arbitrary: fc.record({ op: fc.constantFrom("lookup" as const, "remove" as const), key }),
+      weight: 4,
+    },
+    { arbitrary: fc.record({ op: fc.constant("touch" as const), key, state }), weight: 2 },
+    { arbitrary: fc.record({ op: fc.constant("advance" as const), ms: fc.nat(150) }), weight: 2 },
+    { arbitrary: fc.record({ op: fc.constant("expire" as const), budget: fc.nat(20) }), weight: 1 },
+    { arbitrary: fc.record({ op: fc.constant("removeBackend" as const), backend }), weight: 1 },
+  );
+  // keys 0..47: four clients (one is 255.255.255.255) x four port pairs x three services
+  const ip = (k: number) => [0xc6120001, 0xc6120002, 0x0a000001, 0xffffffff][k & 3];
+  const pp = (k: number) => ports(40000 + ((k >> 2) & 3), 80);
+  const svc = (k: number) => k >> 4;
+
+  fc.assert(
+    fc.property(
+      fc.array(op, { minLength: 50, maxLength: 400 }),
+      fc.nat(0xffffffff),
+      (ops, start) => {
+        const removedByBackend = new Int32Array(4);
+        const table = new FlowTable(MAX, { onRemove: (b) => removedByBackend[b]++ });
+        table.timeouts = { ...timeouts };
+        const model = new Map<number, { backend: number; state: number; expires: number }>();
+        const modelRemoved = new Int32Array(4);
+        const drop = (k: number) => {
+          modelRemoved[model.get(k)!.backend]++;
+          model.delete(k);
+        };
+        let now = start;
+        let evicted = 0;
+        for (const o of ops) {
+          const slot = "key" in o ? table.lookup(ip(o.key), pp(o.key), svc(o.key)) : -1;
+          if ("key" in o) assert.equal(slot >= 0, model.has(o.key));
+          switch (o.op) {
+            case "insert":
+              if (model.has(o.key)) break;
+              if (model.size === MAX) {
+                drop(model.keys().next().value!);
+                evicted++;
+              }
+              table.insert(ip(o.key), pp(o.key), svc(o.key), o.backend, o.state, now);
+              model.set(o.key, {
+                backend: o.backend,
+                state: o.state,
+                expires: now + timeoutOf(o.state),
+              });
+              break;
+            case "remove":
+              if (slot >= 0) {
+                table.remove(slot);
+                drop(o.key);
+              }
+              break;
+            case "touch":
+              if (slot >= 0) {
+                table.touch(slot, o.state, now);
+                const entry = model.get(o.key)!;
+                model.delete(o.key);
+                model.set(o.key, { ...entry, state: o.state, expires: now + timeoutOf(o.state) });
+              }
+              break;
+            case "advance":
+              now += o.ms;
+              break;
+            case "expire": {
+              // a full pass in calls of `budget` slots removes exactly the expired flows
+              const budget = o.budget + 1;
+              let removed = 0;
+              for (let v = 0; v < MAX; v += budget) removed += table.expire(now, budget);
+              const expired = [...model].filter(([, e]) => now >= e.expires).map(([k]) => k);
+              expired.forEach(drop);
+              assert.equal(removed, expired.length);
+              break;
+            }
+            case "removeBackend": {
+              const mine = [...model].filter(([, e]) => e.backend === o.backend).map(([k]) => k);
+              assert.equal(table.removeBackend(o.backend), mine.length);
+              mine.forEach(drop);
+              break;
+            }
+          }
+          assert.equal(table.size, model.size);
+          assert.equal(table.evicted, evicted);
+          assert.deepEqual([...removedByBackend], [...modelRemoved]);
+          for (const [k, e] of model) {
+            const s = table.lookup(ip(k), pp(k), svc(k));
+            assert.ok(s >= 0, `key ${k} lost`);
+            assert.equal(table.backend(s), e.backend);
+            assert.equal(table.state(s), e.state);
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

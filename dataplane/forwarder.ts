@@ -1,0 +1,345 @@
+/**
+ * The per-packet decision of the data plane: every frame ends in a verdict
+ * (forward, reply, drop or ignore) and every drop bumps a counter named for
+ * its reason. Pure logic over a {@link Program} and the shared counters; the
+ * worker loop owns the I/O. Nothing here allocates per packet.
+ * @module
+ */
+
+import {
+  FLOW_CLOSE,
+  FLOW_ESTABLISHED,
+  FLOW_FIN,
+  FLOW_SYN,
+  FLOW_UDP,
+  FlowTable,
+} from "./flow_table.ts";
+import { FragmentTable } from "./fragment_table.ts";
+import { rewriteMacs, writeArpReply, writeIcmpEchoReply } from "./frames.ts";
+import { hashAddr, hashFlow } from "./hash.ts";
+import {
+  KIND_ARP,
+  KIND_IPV4,
+  KIND_MALFORMED,
+  PacketView,
+  PROTO_ICMP,
+  PROTO_TCP,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_RST,
+  TCP_SYN,
+} from "./packet.ts";
+import { pick } from "./scheduler.ts";
+import { ServiceIndex } from "./service_index.ts";
+import {
+  B_BYTES,
+  B_CONNECTIONS,
+  B_PACKETS,
+  B_STRIDE,
+  G_ARP_REPLIES,
+  G_DROP_EVICTED,
+  G_DROP_FRAGMENT,
+  G_DROP_MALFORMED,
+  G_DROP_NO_BACKEND,
+  G_DROP_NO_SERVICE,
+  G_DROP_OVERSIZE,
+  G_ICMP_REPLIES,
+  G_MALFORMED_BASE,
+  type Program,
+  S_BYTES,
+  S_CONNECTIONS,
+  S_PACKETS,
+  S_STRIDE,
+  type ServiceProgram,
+  type SharedTables,
+} from "./tables.ts";
+
+/** Send the (rewritten) received frame out. */
+export const VERDICT_FORWARD = 1;
+/** Send the frame built in the tx buffer (`replyLength` bytes). */
+export const VERDICT_REPLY = 2;
+/** Dropped and counted. */
+export const VERDICT_DROP = 3;
+/** Not ours (for example an ARP request for another address): nothing to do. */
+export const VERDICT_IGNORE = 4;
+
+const PERSIST_TABLE_MAX = 65_536;
+
+/** Options of a {@link Forwarder}. */
+export interface ForwarderOptions {
+  /** Flow table bound; default 1,000,000. */
+  maxFlows?: number;
+}
+
+/** Decides what happens to each frame, and keeps the flow state that needs. */
+export class Forwarder {
+  readonly view = new PacketView();
+  readonly flows: FlowTable;
+  readonly fragments = new FragmentTable();
+  /** Length of the frame written into tx by the last VERDICT_REPLY. */
+  replyLength = 0;
+  #program: Program | null = null;
+  #index = new ServiceIndex();
+  #neighborSlot = new Map<number, number>();
+  #persist = new Map<number, FlowTable>();
+  #usable: Uint8Array = new Uint8Array(0);
+  #evictedSeen = 0;
+
+  constructor(readonly shared: SharedTables, options: ForwarderOptions = {}) {
+    this.flows = new FlowTable(options.maxFlows ?? 1_000_000, {
+      onRemove: (backend, state) => this.#forget(backend, state),
+    });
+  }
+
+  /** The program in force, or null before the first. */
+  get program(): Program | null {
+    return this.#program;
+  }
+
+  /** Swaps in a new program between packets: flushes what it says, keeps every other flow. */
+  load(program: Program): void {
+    for (const id of program.flushBackends) {
+      this.flows.removeBackend(id);
+      this.#zeroBackend(id);
+    }
+    for (const id of program.flushServices) {
+      this.flows.removeService(id);
+      this.#persist.delete(id);
+      this.shared.services.fill(0, id * S_STRIDE, (id + 1) * S_STRIDE);
+    }
+    this.flows.timeouts = program.timeouts;
+    this.#index.build(program.services);
+    this.#neighborSlot.clear();
+    program.neighborIps.forEach((ip, slot) => {
+      if (ip !== 0) this.#neighborSlot.set(ip, slot);
+    });
+    this.#usable = usableBackends(program);
+    for (const service of program.services) {
+      if (service.persistMs > 0 && !this.#persist.has(service.id)) {
+        this.#persist.set(service.id, new FlowTable(PERSIST_TABLE_MAX));
+      } else if (service.persistMs === 0) this.#persist.delete(service.id);
+    }
+    for (const [id, table] of this.#persist) {
+      const service = program.services.find((s) => s.id === id);
+      if (service) {
+        table.timeouts = {
+          tcp: service.persistMs,
+          tcpfin: service.persistMs,
+          udp: service.persistMs,
+        };
+      }
+    }
+    this.#program = program;
+  }
+
+  /**
+   * Decides the fate of `frame[0..len)`. On VERDICT_FORWARD the frame's MACs
+   * have been rewritten in place; on VERDICT_REPLY the answer is in `tx`.
+   */
+  process(frame: Uint8Array, len: number, tx: Uint8Array, now: number): number {
+    const program = this.#program;
+    const g = this.shared.global;
+    const v = this.view;
+    const kind = v.parse(frame, len);
+    if (kind === KIND_MALFORMED) {
+      g[G_DROP_MALFORMED]++;
+      g[G_MALFORMED_BASE + v.reason]++;
+      return VERDICT_DROP;
+    }
+    if (program === null) return VERDICT_IGNORE;
+    if (kind === KIND_ARP) return this.#arp(frame, tx, program);
+    if (kind !== KIND_IPV4) return VERDICT_IGNORE;
+    if (!this.#index.hasVip(v.dstIp)) return VERDICT_IGNORE;
+
+    if (v.protocol === PROTO_ICMP && v.icmpType === 8 && !v.isFragment) {
+      this.replyLength = writeIcmpEchoReply(tx, frame, v, program.mac);
+      if (this.replyLength === 0) return VERDICT_DROP;
+      g[G_ICMP_REPLIES]++;
+      return VERDICT_REPLY;
+    }
+
+    let backend: number;
+    let service: ServiceProgram | null;
+    if (v.isFragment && !v.hasPorts) {
+      // A later fragment has no ports: it follows the first one's choice.
+      const slot = this.fragments.lookup(v.srcIp, v.dstIp, v.ipId, v.protocol, now);
+      if (slot < 0) {
+        g[G_DROP_FRAGMENT]++;
+        return VERDICT_DROP;
+      }
+      backend = this.fragments.backend(slot);
+      service = this.#index.byId(this.fragments.service(slot));
+      if (service === null) {
+        g[G_DROP_FRAGMENT]++;
+        return VERDICT_DROP;
+      }
+    } else {
+      service = v.hasPorts ? this.#index.find(v.dstIp, v.dstPort, v.protocol) : null;
+      if (service === null) {
+        g[G_DROP_NO_SERVICE]++;
+        return VERDICT_DROP;
+      }
+      backend = this.#flowBackend(service, now);
+      if (backend < 0) {
+        g[G_DROP_NO_BACKEND]++;
+        return VERDICT_DROP;
+      }
+      if (v.isFragment) {
+        this.fragments.remember(v.srcIp, v.dstIp, v.ipId, v.protocol, service.id, backend, now);
+      }
+    }
+
+    const neighbor = program.backendNeighbor[backend];
+    const seen = neighbor < 0 ? 0 : this.shared.neighborSeen[neighbor];
+    if (seen === 0) {
+      g[G_DROP_NO_BACKEND]++;
+      return VERDICT_DROP;
+    }
+    if (len - 14 > program.mtu) {
+      g[G_DROP_OVERSIZE]++;
+      return VERDICT_DROP;
+    }
+    rewriteMacs(
+      frame,
+      this.shared.neighborMacs.subarray(neighbor * 8, neighbor * 8 + 6),
+      program.mac,
+    );
+    const s = this.shared.services;
+    const sBase = service.id * S_STRIDE;
+    s[sBase + S_PACKETS]++;
+    s[sBase + S_BYTES] += len;
+    const b = this.shared.backends;
+    const bBase = backend * B_STRIDE;
+    b[bBase + B_PACKETS]++;
+    b[bBase + B_BYTES] += len;
+    return VERDICT_FORWARD;
+  }
+
+  /** Periodic work between batches: expiry sweep and gauges. */
+  tick(now: number, budget: number): void {
+    this.flows.expire(now, budget);
+    for (const table of this.#persist.values()) table.expire(now, budget >> 4);
+    const g = this.shared.global;
+    const evicted = this.flows.evicted;
+    g[G_DROP_EVICTED] += evicted - this.#evictedSeen;
+    this.#evictedSeen = evicted;
+  }
+
+  #arp(frame: Uint8Array, tx: Uint8Array, program: Program): number {
+    const v = this.view;
+    const slot = this.#neighborSlot.get(v.arpSenderIp);
+    if (slot !== undefined && v.arpSenderIp !== 0) {
+      // Learn from requests and replies alike: both carry the sender's MAC.
+      this.shared.neighborMacs.set(frame.subarray(22, 28), slot * 8);
+      this.shared.neighborSeen[slot] = Date.now();
+    }
+    if (v.arpOp === 1 && this.#index.hasVip(v.arpTargetIp) && v.arpSenderIp !== v.arpTargetIp) {
+      this.replyLength = writeArpReply(tx, frame, v, program.mac);
+      this.shared.global[G_ARP_REPLIES]++;
+      return VERDICT_REPLY;
+    }
+    return VERDICT_IGNORE;
+  }
+
+  /** The backend of this packet's flow, scheduling a new flow when needed; -1 if none is usable. */
+  #flowBackend(service: ServiceProgram, now: number): number {
+    const v = this.view;
+    const flows = this.flows;
+    const ports = ((v.srcPort << 16) | v.dstPort) >>> 0;
+    const tcp = v.protocol === PROTO_TCP;
+    let slot = flows.lookup(v.srcIp, ports, service.id);
+    if (slot >= 0) {
+      const backend = flows.backend(slot);
+      const before = flows.state(slot);
+      const after = tcp ? nextTcpState(before, v.tcpFlags) : FLOW_UDP;
+      if (after !== before) this.#move(backend, before, after);
+      flows.touch(slot, after, now);
+      return backend;
+    }
+    const backend = this.#schedule(service, now);
+    if (backend < 0) return -1;
+    const state = tcp ? firstTcpState(v.tcpFlags) : FLOW_UDP;
+    slot = flows.insert(v.srcIp, ports, service.id, backend, state, now);
+    flows.touch(slot, state, now);
+    if (state === FLOW_ESTABLISHED) this.shared.active[backend]++;
+    else this.shared.inactive[backend]++;
+    this.shared.backends[backend * B_STRIDE + B_CONNECTIONS]++;
+    this.shared.services[service.id * S_STRIDE + S_CONNECTIONS]++;
+    return backend;
+  }
+
+  #schedule(service: ServiceProgram, now: number): number {
+    const v = this.view;
+    const persist = service.persistMs > 0 ? this.#persist.get(service.id) : undefined;
+    if (persist) {
+      const slot = persist.lookup(v.srcIp, 0, service.id);
+      if (slot >= 0 && this.#usable[persist.backend(slot)] === 1) {
+        persist.touch(slot, FLOW_UDP, now);
+        return persist.backend(slot);
+      }
+      if (slot >= 0) persist.remove(slot);
+    }
+    const flowHash = hashFlow(v.srcIp, v.srcPort, v.dstIp, v.dstPort, v.protocol);
+    let backend = pick(
+      service.sched,
+      flowHash,
+      hashAddr(v.srcIp),
+      this.shared.active,
+      this.shared.inactive,
+    );
+    if (backend < 0) backend = service.fallback;
+    if (backend >= 0 && persist) {
+      const slot = persist.insert(v.srcIp, 0, service.id, backend, FLOW_UDP, now);
+      persist.touch(slot, FLOW_UDP, now);
+    }
+    return backend;
+  }
+
+  #move(backend: number, before: number, after: number): void {
+    if (before === FLOW_ESTABLISHED) this.shared.active[backend]--;
+    else this.shared.inactive[backend]--;
+    if (after === FLOW_ESTABLISHED) this.shared.active[backend]++;
+    else this.shared.inactive[backend]++;
+  }
+
+  #forget(backend: number, state: number): void {
+    if (state === FLOW_ESTABLISHED) this.shared.active[backend]--;
+    else this.shared.inactive[backend]--;
+  }
+
+  #zeroBackend(id: number): void {
+    this.shared.backends.fill(0, id * B_STRIDE, (id + 1) * B_STRIDE);
+    this.shared.active[id] = 0;
+    this.shared.inactive[id] = 0;
+  }
+}
+
+/** The state of a flow first seen with these TCP flags (a flow first seen mid-stream is established). */
+export function firstTcpState(flags: number): number {
+  if (flags & TCP_RST) return FLOW_CLOSE;
+  if (flags & TCP_FIN) return FLOW_FIN;
+  if ((flags & TCP_SYN) && !(flags & TCP_ACK)) return FLOW_SYN;
+  return FLOW_ESTABLISHED;
+}
+
+/** IPVS-style client-side TCP state machine, as DR mode sees it (one direction). */
+export function nextTcpState(state: number, flags: number): number {
+  if (flags & TCP_RST) return FLOW_CLOSE;
+  if (flags & TCP_FIN) return FLOW_FIN;
+  if ((flags & TCP_SYN) && !(flags & TCP_ACK)) {
+    // A new SYN on a closed 4-tuple starts over on the same real server.
+    return state === FLOW_FIN || state === FLOW_CLOSE ? FLOW_SYN : state;
+  }
+  if (state === FLOW_SYN && (flags & TCP_ACK)) return FLOW_ESTABLISHED;
+  return state;
+}
+
+/** Backend ids that may take new flows (weight > 0 in some service). */
+function usableBackends(program: Program): Uint8Array {
+  const usable = new Uint8Array(program.backendNeighbor.length);
+  for (const service of program.services) {
+    const { ids, weights } = service.sched;
+    for (let i = 0; i < ids.length; i++) if (weights[i] > 0) usable[ids[i]] = 1;
+  }
+  return usable;
+}

@@ -1,0 +1,104 @@
+/**
+ * 32-bit hashes for the packet loop (flows, client addresses) and for the
+ * control plane (Maglev permutations). Integer-only MurmurHash3 (x86_32):
+ * the hot-path functions allocate nothing and return unsigned 32-bit numbers.
+ * The seeds are fixed so that a restarted balancer hashes every flow as before.
+ * @module
+ */
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+const FLOW_SEED = 0x9747b28c;
+const ADDR_SEED = 0x5bd1e995;
+const KEY_SEED = 0x2f6b3c1d;
+
+/** One MurmurHash3 body round: mixes the 32-bit word `k` into the state `h`. */
+function round(h: number, k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, C2);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/**
+ * 32-bit integer finaliser (MurmurHash3 `fmix32`): every input bit affects
+ * every output bit. A bijection; `mix32(0)` is 0.
+ */
+export function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/**
+ * Hash of a flow 5-tuple (addresses as unsigned 32-bit numbers, ports 0 to
+ * 65535, `proto` 6 or 17); unsigned 32-bit. Used by `mh` scheduling, so it
+ * never changes between runs.
+ */
+export function hashFlow(
+  srcIp: number,
+  srcPort: number,
+  dstIp: number,
+  dstPort: number,
+  proto: number,
+): number {
+  let h = round(FLOW_SEED, srcIp);
+  h = round(h, dstIp);
+  h = round(h, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff));
+  h = round(h, proto & 0xff);
+  return mix32(h ^ 16);
+}
+
+/** Hash of a client address alone (`sh` scheduling and persistence); unsigned 32-bit. */
+export function hashAddr(ip: number): number {
+  return mix32(round(ADDR_SEED, ip) ^ 4);
+}
+
+/**
+ * Hash of a flow-table key: three 32-bit words (client address, both ports,
+ * service id); unsigned 32-bit.
+ */
+export function hashKey(a: number, b: number, c: number): number {
+  let h = round(KEY_SEED, a);
+  h = round(h, b);
+  h = round(h, c);
+  return mix32(h ^ 12);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * MurmurHash3 (x86_32) of the UTF-8 bytes of `text` with `seed`; unsigned
+ * 32-bit. Stable across runs and platforms; for the control plane (it
+ * allocates the UTF-8 bytes), e.g. Maglev permutations.
+ */
+export function hashString(text: string, seed: number): number {
+  const bytes = encoder.encode(text);
+  const n = bytes.length;
+  const tail = n & ~3;
+  let h = seed | 0;
+  for (let i = 0; i < tail; i += 4) {
+    h = round(h, bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+  }
+  let k = 0;
+  switch (n & 3) {
+    case 3:
+      k ^= bytes[tail + 2] << 16;
+    // falls through
+    case 2:
+      k ^= bytes[tail + 1] << 8;
+    // falls through
+    case 1:
+      k ^= bytes[tail];
+      k = Math.imul(k, C1);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, C2);
+      h ^= k;
+  }
+  return mix32(h ^ n);
+}

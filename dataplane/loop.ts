@@ -1,0 +1,170 @@
+/**
+ * The forwarding loop: drains frames from a PacketIo through the Forwarder,
+ * sends what it decides, and between batches does the periodic work (flow
+ * expiry, neighbour resolution, gauges) and swaps in new programs. It never
+ * throws per packet and never logs.
+ * @module
+ */
+
+import { writeArpRequest, writeGarp } from "./frames.ts";
+import { Forwarder, VERDICT_FORWARD, VERDICT_REPLY } from "./forwarder.ts";
+import type { PacketIo } from "./packet_io.ts";
+import {
+  captureFilter,
+  G_DROP_SEND,
+  G_FLOWS,
+  G_KERNEL_DROPS,
+  G_RX,
+  G_TX,
+  M_APPLIED,
+  M_POSTED,
+  M_STOP,
+  type Program,
+  type SharedTables,
+} from "./tables.ts";
+
+/** Frames handled between two looks at the clock and the mailbox. */
+const BATCH = 256;
+/** Longest sleep while idle: bounds how late a new program is applied. */
+const IDLE_WAIT_MS = 10;
+const TICK_MS = 50;
+const ARP_EVERY_MS = 1_000;
+/** A neighbour confirmed less than this long ago is not asked again. */
+const ARP_REFRESH_MS = 15_000;
+
+/** A command from the control thread besides a program. */
+export type LoopCommand = { type: "garp"; vip: number };
+
+/** What the control thread posts; `seq` is then stored in the mailbox's M_POSTED word. */
+export interface LoopMessage {
+  seq: number;
+  body: Program | LoopCommand;
+}
+
+/** Options of a {@link ForwardingLoop}. */
+export interface LoopOptions {
+  maxFlows?: number;
+  /** Clock in ms; injected by tests. Default `Date.now`. */
+  clock?: () => number;
+}
+
+/** Runs one interface's data plane. */
+export class ForwardingLoop {
+  readonly forwarder: Forwarder;
+  #pending: (Program | LoopCommand)[] = [];
+  #received = 0;
+  #clock: () => number;
+  #lastTick = 0;
+  #lastArp = 0;
+  #expireBudget: number;
+
+  constructor(readonly io: PacketIo, readonly shared: SharedTables, options: LoopOptions = {}) {
+    const maxFlows = options.maxFlows ?? 1_000_000;
+    this.forwarder = new Forwarder(shared, { maxFlows });
+    this.#clock = options.clock ?? Date.now;
+    // Visit the whole table (about 2 slots per flow) twice a second.
+    this.#expireBudget = Math.ceil((maxFlows * 2 * TICK_MS) / 500);
+  }
+
+  /** Queues a program or command; applied before the next batch. */
+  post(message: LoopMessage): void {
+    this.#pending.push(message.body);
+    this.#received = Math.max(this.#received, message.seq);
+  }
+
+  /** Applies queued programs and commands in order. */
+  applyPending(): void {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const message of pending) {
+      if ("type" in message) this.#garp(message.vip);
+      else this.#load(message);
+    }
+  }
+
+  #load(program: Program): void {
+    this.forwarder.load(program);
+    this.io.setFilter(captureFilter(program));
+    for (const vip of program.garp) this.#garp(vip);
+    this.#lastArp = 0; // ask for new neighbours now, not in a second
+    Atomics.store(this.shared.mailbox, M_APPLIED, program.generation);
+  }
+
+  #garp(vip: number): void {
+    const program = this.forwarder.program;
+    if (!program) return;
+    const len = writeGarp(this.io.tx, program.mac, vip);
+    if (!this.io.send(this.io.tx, len)) this.shared.global[G_DROP_SEND]++;
+  }
+
+  /** Handles up to one batch of frames; returns how many were read, -1 once the I/O closed. */
+  runBatch(): number {
+    const io = this.io;
+    const fwd = this.forwarder;
+    const g = this.shared.global;
+    const now = this.#clock();
+    let n = 0;
+    for (; n < BATCH; n++) {
+      const len = io.next();
+      if (len <= 0) {
+        if (len < 0) return -1;
+        break;
+      }
+      g[G_RX]++;
+      const verdict = fwd.process(io.rx, len, io.tx, now);
+      if (verdict === VERDICT_FORWARD) {
+        if (io.send(io.rx, len)) g[G_TX]++;
+        else g[G_DROP_SEND]++;
+      } else if (verdict === VERDICT_REPLY) {
+        if (io.send(io.tx, fwd.replyLength)) g[G_TX]++;
+        else g[G_DROP_SEND]++;
+      }
+    }
+    if (now - this.#lastTick >= TICK_MS) this.tick(now);
+    return n;
+  }
+
+  /** Periodic work: expiry, gauges, neighbour resolution. */
+  tick(now: number): void {
+    this.#lastTick = now;
+    this.forwarder.tick(now, this.#expireBudget);
+    const g = this.shared.global;
+    g[G_FLOWS] = this.forwarder.flows.size;
+    if (now - this.#lastArp >= ARP_EVERY_MS) {
+      this.#lastArp = now;
+      g[G_KERNEL_DROPS] = this.io.kernelDrops();
+      this.#resolveNeighbors(Date.now());
+    }
+  }
+
+  #resolveNeighbors(wallNow: number): void {
+    const program = this.forwarder.program;
+    if (!program) return;
+    const seen = this.shared.neighborSeen;
+    const ips = program.neighborIps;
+    for (let slot = 0; slot < ips.length; slot++) {
+      if (ips[slot] === 0 || wallNow - seen[slot] < ARP_REFRESH_MS) continue;
+      const len = writeArpRequest(this.io.tx, program.mac, program.ip, ips[slot]);
+      this.io.send(this.io.tx, len);
+    }
+  }
+
+  /**
+   * Runs until the mailbox says stop or the I/O closes. Yields to the event
+   * loop only when a program was posted, so messages reach `post`.
+   */
+  async run(): Promise<void> {
+    const mailbox = this.shared.mailbox;
+    while (Atomics.load(mailbox, M_STOP) === 0) {
+      if (Atomics.load(mailbox, M_POSTED) > this.#received) {
+        // The message is on its way: let the event loop deliver it.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        continue;
+      }
+      if (this.#pending.length > 0) this.applyPending();
+      const n = this.runBatch();
+      if (n < 0) break;
+      if (n === 0) this.io.wait(IDLE_WAIT_MS);
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The tables the control plane and the data plane share, in the manner of
+ * Katran's named BPF maps. Two kinds:
+ *
+ * - A {@link Program}: services, backends and Maglev rings, computed whole by
+ *   the control plane and posted to the forwarding worker, which swaps it in
+ *   between batches (never half applied).
+ * - {@link SharedTables}: SharedArrayBuffers both threads map. The worker is
+ *   the only writer of counters and neighbour MACs; the control thread reads
+ *   them for status and writes only the mailbox word.
+ *
+ * Service and backend ids are small stable integers assigned by the control
+ * plane; they index the counter arrays and key the flow table.
+ * @module
+ */
+
+import { formatIpv4 } from "./addr.ts";
+import type { SchedState } from "./scheduler.ts";
+
+/** Upper bounds of the shared arrays. */
+export const MAX_SERVICES = 1024;
+export const MAX_BACKENDS = 8192;
+export const MAX_NEIGHBORS = 4096;
+
+/** Global counters, indexes into `SharedTables.global`. */
+export const G_RX = 0;
+export const G_TX = 1;
+export const G_FLOWS = 2;
+export const G_DROP_NO_SERVICE = 3;
+export const G_DROP_MALFORMED = 4;
+export const G_DROP_NO_BACKEND = 5;
+export const G_DROP_EVICTED = 6;
+export const G_DROP_OVERSIZE = 7;
+export const G_DROP_FRAGMENT = 8;
+export const G_DROP_SEND = 9;
+export const G_ARP_REPLIES = 10;
+export const G_ICMP_REPLIES = 11;
+export const G_KERNEL_DROPS = 12;
+export const G_MALFORMED_BASE = 16; // + MALFORMED_* reason code
+export const G_SIZE = 32;
+
+/** Per-service counters: stride and offsets in `SharedTables.services`. */
+export const S_PACKETS = 0;
+export const S_BYTES = 1;
+export const S_CONNECTIONS = 2;
+export const S_STRIDE = 4;
+
+/** Per-backend counters: stride and offsets in `SharedTables.backends`. */
+export const B_PACKETS = 0;
+export const B_BYTES = 1;
+export const B_CONNECTIONS = 2;
+export const B_STRIDE = 4;
+
+/** Mailbox words in `SharedTables.mailbox`. */
+export const M_POSTED = 0; // generation of the newest program posted
+export const M_APPLIED = 1; // generation the worker runs
+export const M_STOP = 2; // non-zero: the worker should stop
+
+/** Memory shared by the control thread and the forwarding worker. */
+export interface SharedTables {
+  /** Global counters (G_*), written by the worker. */
+  global: Float64Array;
+  /** Service counters, `id * S_STRIDE + S_*`. */
+  services: Float64Array;
+  /** Backend counters, `id * B_STRIDE + B_*`. */
+  backends: Float64Array;
+  /** Established flows per backend id (IPVS ActiveConn). */
+  active: Int32Array;
+  /** Other flows per backend id (IPVS InActConn). */
+  inactive: Int32Array;
+  /** Neighbour MACs, 8 bytes per neighbour slot (6 used). */
+  neighborMacs: Uint8Array;
+  /** When each neighbour's MAC was last confirmed, ms since the epoch; 0 = never. */
+  neighborSeen: Float64Array;
+  /** Control words (M_*), touched with Atomics. */
+  mailbox: Int32Array;
+}
+
+/** Allocates the shared tables; pass the result to the worker. */
+export function createSharedTables(): SharedTables {
+  const f64 = (n: number) => new Float64Array(new SharedArrayBuffer(n * 8));
+  const i32 = (n: number) => new Int32Array(new SharedArrayBuffer(n * 4));
+  return {
+    global: f64(G_SIZE),
+    services: f64(MAX_SERVICES * S_STRIDE),
+    backends: f64(MAX_BACKENDS * B_STRIDE),
+    active: i32(MAX_BACKENDS),
+    inactive: i32(MAX_BACKENDS),
+    neighborMacs: new Uint8Array(new SharedArrayBuffer(MAX_NEIGHBORS * 8)),
+    neighborSeen: f64(MAX_NEIGHBORS),
+    mailbox: i32(4),
+  };
+}
+
+/** One virtual service as the data plane runs it. */
+export interface ServiceProgram {
+  id: number;
+  vip: number;
+  /** 0 means every port. */
+  port: number;
+  proto: number;
+  sched: SchedState;
+  /** Client affinity in ms; 0 = off. */
+  persistMs: number;
+  /** Backend id of the sorry server, or -1. */
+  fallback: number;
+}
+
+/** Everything the forwarding worker needs, replaced whole on every change. */
+export interface Program {
+  generation: number;
+  /** The balancer's MAC and IPv4 address on its interface. */
+  mac: Uint8Array;
+  ip: number;
+  mtu: number;
+  services: ServiceProgram[];
+  /** Neighbour slot of each backend id; -1 for unused ids. */
+  backendNeighbor: Int32Array;
+  /** IPv4 address per neighbour slot; 0 for unused slots. */
+  neighborIps: Uint32Array;
+  /** Flow timeouts in ms. */
+  timeouts: { tcp: number; tcpfin: number; udp: number };
+  /** Backend ids whose flows must go now (deleted, or marked down). */
+  flushBackends: number[];
+  /** Service ids deleted since the previous program. */
+  flushServices: number[];
+  /** VIPs to announce with gratuitous ARP when this program is applied. */
+  garp: number[];
+}
+
+/** Builds the BPF filter that lets through only what the data plane handles. */
+export function captureFilter(program: Pick<Program, "services">): string {
+  const vips = [...new Set(program.services.map((s) => s.vip))];
+  if (vips.length === 0) return "arp";
+  const hosts = vips.map((v) => `dst host ${formatIpv4(v)}`);
+  return `arp or (ip and (${hosts.join(" or ")}))`;
+}

@@ -1,0 +1,316 @@
+/**
+ * The lab network: a client, the balancer and N real servers, each in a
+ * network namespace of its own, joined by a bridge that lives in one more
+ * namespace. Nothing is created in the host's own namespace: every veth pair
+ * is born inside the bridge namespace with its peer sent straight to its host.
+ * @module
+ */
+
+import { formatIpv4, netContains, parseIpv4 } from "../dataplane/addr.ts";
+
+/** What to build; every field has a default. */
+export interface LabOptions {
+  /** Namespace name prefix; default `"dsr-lab"`. */
+  prefix?: string;
+  /** Number of real servers, 1 to 20; default 3. */
+  servers?: number;
+  /** Virtual IP, inside 198.18.0.0/15; default `"198.18.0.100"`. */
+  vip?: string;
+}
+
+/** One host of the lab and its interface towards the bridge. */
+export interface LabHost {
+  name: string;
+  ns: string;
+  iface: string;
+  ip: string;
+  mac: string;
+}
+
+/** A lab as built (or as found by {@linkcode labDescribe}). */
+export interface Lab {
+  prefix: string;
+  subnet: string;
+  vip: string;
+  bridgeNs: string;
+  client: LabHost;
+  balancer: LabHost;
+  servers: LabHost[];
+}
+
+const DEFAULT_PREFIX = "dsr-lab";
+const SUBNET = "198.18.0.0/24";
+const LAB_NET = { base: parseIpv4("198.18.0.0"), prefix: 24 };
+const RANGE = { base: LAB_NET.base, prefix: 15 };
+const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+const FINISHED_FRAMES = ["tx", "off", "tso", "off", "gso", "off"];
+
+/**
+ * Runs a command inside namespace `ns` (`ip netns exec`).
+ * @param options.check throw when the exit status is not 0 (default false)
+ * @throws {Error} naming the command and its stderr when `check` is set and it fails
+ */
+export function nsExec(
+  ns: string,
+  cmd: string[],
+  options: { check?: boolean } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return exec(["ip", "netns", "exec", ns, ...cmd], options.check ?? false);
+}
+
+/**
+ * Builds the lab described in SPEC section 9. On failure it removes what it
+ * made before throwing.
+ * @throws {RangeError} for a bad prefix, server count or VIP
+ * @throws {Error} when the prefix is already in use, or naming the command that failed
+ */
+export async function labUp(options: LabOptions = {}): Promise<Lab> {
+  const lab = plan(options);
+  const existing = await labNamespaces(lab.prefix);
+  if (existing.length > 0) {
+    throw new Error(
+      `Cannot build lab "${lab.prefix}": namespaces already exist (${existing.join(", ")}); ` +
+        `remove them with labDown first`,
+    );
+  }
+  const hosts = [lab.client, lab.balancer, ...lab.servers];
+  try {
+    for (const ns of [lab.bridgeNs, ...hosts.map((h) => h.ns)]) {
+      await exec(["ip", "netns", "add", ns]);
+    }
+    // IPv6 off before any veth exists: no DAD, router solicitations or MLD
+    // chatter on a wire the tests capture.
+    await settled([lab.bridgeNs, ...hosts.map((h) => h.ns)].map(quietNamespace));
+    const br = lab.bridgeNs;
+    await exec(["ip", "-n", br, "link", "add", "br0", "mtu", "1500", "type", "bridge"]);
+    // Without STP and forward delay a new port forwards at once, not after 30 s.
+    await exec(["ip", "-n", br, "link", "set", "br0", "type", "bridge", "forward_delay", "0"]);
+    await exec(["ip", "-n", br, "link", "set", "br0", "type", "bridge", "stp_state", "0"]);
+    // br_netfilter, when loaded, would send bridged frames through iptables.
+    await nsExec(br, [
+      "sysctl",
+      "-w",
+      "net.bridge.bridge-nf-call-iptables=0",
+      "net.bridge.bridge-nf-call-ip6tables=0",
+      "net.bridge.bridge-nf-call-arptables=0",
+    ]);
+    await exec(["ip", "-n", br, "link", "set", "br0", "up"]);
+    await settled(hosts.map((h) => plugHost(lab, h)));
+    return lab;
+  } catch (error) {
+    await labDown(lab.prefix);
+    throw error;
+  }
+}
+
+/**
+ * Removes the lab's namespaces (`${prefix}-br`, `-client`, `-lb`, `-rsN`),
+ * first ending the processes still running inside them. No error when absent.
+ * @throws {RangeError} for a bad prefix
+ */
+export async function labDown(prefix: string = DEFAULT_PREFIX): Promise<void> {
+  checkPrefix(prefix);
+  const namespaces = await labNamespaces(prefix);
+  // A process left inside keeps its namespace alive after the name is gone.
+  await endProcesses(async () => (await Promise.all(namespaces.map(namespacePids))).flat());
+  for (const ns of namespaces) await exec(["ip", "netns", "del", ns], false);
+}
+
+/**
+ * Reconstructs the lab from the live namespaces.
+ * @returns null when no namespace of the lab exists
+ * @throws {Error} when the lab exists only in part
+ */
+export async function labDescribe(prefix: string = DEFAULT_PREFIX): Promise<Lab | null> {
+  checkPrefix(prefix);
+  const namespaces = await labNamespaces(prefix);
+  if (namespaces.length === 0) return null;
+  const names = namespaces.map((ns) => ns.slice(prefix.length + 1));
+  const serverNames = names.filter((n) => /^rs\d+$/.test(n))
+    .sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)));
+  const missing = ["br", "client", "lb"].filter((n) => !names.includes(n));
+  if (missing.length > 0 || serverNames.length === 0) {
+    throw new Error(
+      `Lab "${prefix}" is incomplete (found ${namespaces.join(", ")}); remove it with labDown`,
+    );
+  }
+  const host = async (name: string): Promise<LabHost> => {
+    const ns = `${prefix}-${name}`;
+    const [link] = await ipJson(ns, ["addr", "show", "dev", "eth0"]);
+    const inet = link.addr_info.find((a) => a.family === "inet");
+    if (!inet) throw new Error(`Lab "${prefix}": ${ns} has no IPv4 address on eth0`);
+    return { name, ns, iface: "eth0", ip: inet.local, mac: link.address };
+  };
+  const [client, balancer, ...servers] = await Promise.all(
+    ["client", "lb", ...serverNames].map(host),
+  );
+  const [lo] = await ipJson(servers[0].ns, ["addr", "show", "dev", "lo"]);
+  const vip = lo.addr_info.find((a) => a.family === "inet" && !a.local.startsWith("127."));
+  if (!vip) throw new Error(`Lab "${prefix}": ${servers[0].ns} has no VIP on lo`);
+  return { ...skeleton(prefix, vip.local), client, balancer, servers };
+}
+
+function plan(options: LabOptions): Lab {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  checkPrefix(prefix);
+  const count = options.servers ?? 3;
+  if (!Number.isInteger(count) || count < 1 || count > 20) {
+    throw new RangeError(`Cannot build lab: servers must be 1 to 20, got ${count}`);
+  }
+  const vip = options.vip ?? "198.18.0.100";
+  const hostOctets = [2, 10, ...Array.from({ length: count }, (_, i) => 11 + i)];
+  const clash = hostOctets.some((o) => `198.18.0.${o}` === vip) ||
+    vip === "198.18.0.0" || vip === "198.18.0.255";
+  if (!netContains(RANGE, parseIpv4(vip)) || clash) {
+    throw new RangeError(
+      `Cannot build lab: VIP ${vip} must lie in 198.18.0.0/15 and not be a lab host address`,
+    );
+  }
+  const servers = Array.from({ length: count }, (_, i) => labHost(prefix, `rs${i + 1}`, 11 + i));
+  return {
+    ...skeleton(prefix, vip),
+    client: labHost(prefix, "client", 2),
+    balancer: labHost(prefix, "lb", 10),
+    servers,
+  };
+}
+
+function skeleton(prefix: string, vip: string) {
+  return { prefix, subnet: SUBNET, vip, bridgeNs: `${prefix}-br` };
+}
+
+function labHost(prefix: string, name: string, octet: number): LabHost {
+  const hex = octet.toString(16).padStart(2, "0");
+  const ip = formatIpv4(LAB_NET.base + octet);
+  return { name, ns: `${prefix}-${name}`, iface: "eth0", ip, mac: `02:00:c6:12:00:${hex}` };
+}
+
+function checkPrefix(prefix: string): void {
+  if (!PREFIX_RE.test(prefix)) {
+    throw new RangeError(
+      `Invalid lab prefix "${prefix}": use up to 32 letters, digits, "-", "_" or "."`,
+    );
+  }
+}
+
+async function quietNamespace(ns: string): Promise<void> {
+  await exec(["ip", "-n", ns, "link", "set", "lo", "up"]);
+  await nsExec(ns, [
+    "sysctl",
+    "-w",
+    "net.ipv6.conf.all.disable_ipv6=1",
+    "net.ipv6.conf.default.disable_ipv6=1",
+  ]);
+}
+
+/** Joins one host to the bridge and gives it its role. */
+async function plugHost(lab: Lab, h: LabHost): Promise<void> {
+  const br = lab.bridgeNs;
+  const port = `v-${h.name}`;
+  // Born in the bridge namespace, the peer moved at once: no name ever
+  // appears in the host's namespace, where it could clash.
+  await exec(["ip", "-n", br, "link", "add", port, "mtu", "1500", "type", "veth"].concat(
+    ["peer", "name", "eth0", "mtu", "1500", "address", h.mac, "netns", h.ns],
+  ));
+  await exec(["ip", "-n", br, "link", "set", port, "master", "br0", "up"]);
+  // Frames must leave each host finished (checksummed, segmented), as from a
+  // real NIC: a packet socket would otherwise capture and re-send them unfinished.
+  await nsExec(br, ["ethtool", "-K", port, ...FINISHED_FRAMES, "gro", "off"], { check: true });
+  const offloads = h === lab.balancer ? ["gro", "off", "lro", "off"] : [];
+  await nsExec(h.ns, ["ethtool", "-K", "eth0", ...FINISHED_FRAMES, ...offloads], { check: true });
+  await exec(["ip", "-n", h.ns, "addr", "add", `${h.ip}/24`, "dev", "eth0"]);
+  await exec(["ip", "-n", h.ns, "link", "set", "eth0", "up"]);
+  if (h === lab.balancer) {
+    await nsExec(h.ns, ["sysctl", "-w", "net.ipv4.ip_forward=0"], { check: true });
+  } else if (h === lab.client) {
+    // A VIP outside the /24 still sits on this segment: reach it on-link.
+    if (!netContains(LAB_NET, parseIpv4(lab.vip))) {
+      await exec(["ip", "-n", h.ns, "route", "add", `${lab.vip}/32`, "dev", "eth0"]);
+    }
+  } else {
+    await exec(["ip", "-n", h.ns, "addr", "add", `${lab.vip}/32`, "dev", "lo"]);
+    // Only the balancer may answer ARP for the VIP (SPEC section 6).
+    await nsExec(h.ns, [
+      "sysctl",
+      "-w",
+      "net.ipv4.conf.all.arp_ignore=1",
+      "net.ipv4.conf.all.arp_announce=2",
+      "net.ipv4.conf.eth0.arp_ignore=1",
+      "net.ipv4.conf.eth0.arp_announce=2",
+    ], { check: true });
+  }
+}
+
+async function labNamespaces(prefix: string): Promise<string[]> {
+  const { stdout } = await exec(["ip", "-j", "netns", "list"]);
+  const all = stdout.trim() === "" ? [] : JSON.parse(stdout) as { name: string }[];
+  const own = new RegExp(`^${prefix.replaceAll(".", "\\.")}-(br|client|lb|rs\\d+)$`);
+  return all.map((n) => n.name).filter((name) => own.test(name)).sort();
+}
+
+async function namespacePids(ns: string): Promise<number[]> {
+  const { stdout } = await exec(["ip", "netns", "pids", ns], false);
+  return stdout.split(/\s+/).filter((s) => s !== "").map(Number);
+}
+
+async function endProcesses(list: () => Promise<number[]>): Promise<void> {
+  const signal = (pids: number[], sig: Deno.Signal) => {
+    for (const pid of pids) {
+      try {
+        Deno.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  let pids = await list();
+  signal(pids, "SIGTERM");
+  for (let waited = 0; pids.length > 0 && waited < 3000; waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+    pids = await list();
+  }
+  signal(pids, "SIGKILL");
+}
+
+interface IpLink {
+  address: string;
+  addr_info: { family: string; local: string; prefixlen: number }[];
+}
+
+async function ipJson(ns: string, args: string[]): Promise<IpLink[]> {
+  const { stdout } = await exec(["ip", "-j", "-n", ns, ...args]);
+  return JSON.parse(stdout);
+}
+
+async function settled(work: Promise<unknown>[]): Promise<void> {
+  // Wait for every step, so cleanup never races a command still running.
+  const failed = (await Promise.allSettled(work)).find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+async function exec(
+  cmd: string[],
+  check = true,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command(cmd[0], { args: cmd.slice(1), stdin: "null" }).output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot run ${cmd[0]}: it is not installed (Debian package iproute2)`);
+    }
+    throw error;
+  }
+  const decoder = new TextDecoder();
+  const result = {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+  if (check && result.code !== 0) {
+    throw new Error(
+      `Command failed (exit ${result.code}): ${cmd.join(" ")}: ${result.stderr.trim()}`,
+    );
+  }
+  return result;
+}
