@@ -91,11 +91,29 @@ export function isAdjacent(info: IfaceInfo, ip: string): boolean {
   return info.subnets.some((net) => netContains(net, value));
 }
 
+/**
+ * Reads a sysctl of this network namespace. Through `sysctl` rather than
+ * /proc/sys, which Deno only opens with every permission granted.
+ * @throws {RuntimeError} when it cannot be read.
+ */
+export async function readSysctl(key: string): Promise<string> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command("sysctl", {
+      args: ["-n", key],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    throw new RuntimeError(`cannot run sysctl (install procps): ${(error as Error).message}`);
+  }
+  if (!output.success) {
+    throw new RuntimeError(`cannot read ${key}: ${new TextDecoder().decode(output.stderr).trim()}`);
+  }
+  return new TextDecoder().decode(output.stdout).trim();
+}
+
 /** Whether the kernel forwards IPv4 (net.ipv4.ip_forward). */
 export async function ipForwarding(): Promise<boolean> {
-  try {
-    return (await Deno.readTextFile("/proc/sys/net/ipv4/ip_forward")).trim() === "1";
-  } catch {
-    return false;
-  }
+  return (await readSysctl("net.ipv4.ip_forward")) === "1";
 }

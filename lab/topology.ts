@@ -7,6 +7,7 @@
  */
 
 import { formatIpv4, netContains, parseIpv4 } from "../dataplane/addr.ts";
+import { killPid } from "../ffi/libc.ts";
 
 /** What to build; every field has a default. */
 export interface LabOptions {
@@ -254,13 +255,9 @@ async function namespacePids(ns: string): Promise<number[]> {
 }
 
 async function endProcesses(list: () => Promise<number[]>): Promise<void> {
-  const signal = (pids: number[], sig: Deno.Signal) => {
+  const signal = (pids: number[], sig: "SIGTERM" | "SIGKILL") => {
     for (const pid of pids) {
-      try {
-        Deno.kill(pid, sig);
-      } catch {
-        // already gone
-      }
+      killPid(pid, sig);
     }
   };
   let pids = await list();

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { labDescribe, labDown, labUp, nsExec } from "./topology.ts";
 import { nsSpawn, requireRoot, uniquePrefix, waitFor, withLab } from "../test/_netns.ts";
-
-const SERVE = new URL("./serve_main.ts", import.meta.url).pathname;
+import { DSR } from "../test/_dsr.ts";
 
 async function netnsNames(): Promise<string[]> {
   const out = await new Deno.Command("ip", { args: ["-j", "netns", "list"] }).output();
@@ -29,7 +28,7 @@ Deno.test("lab joins client and real servers on one bridge, the ARP problem solv
     ]);
     assert.deepEqual(await labDescribe(prefix), lab);
 
-    const server = nsSpawn(lab.servers[0].ns, ["deno", "run", "-A", SERVE, "--name", "rs1"]);
+    const server = nsSpawn(lab.servers[0].ns, [...DSR, "lab", "serve", "--name", "rs1"]);
     try {
       const body = await waitFor("rs1 to answer over the bridge", async () => {
         const r = await curl(lab.client.ns, "http://198.18.0.11/");
@@ -88,14 +87,7 @@ Deno.test("two labs with different prefixes coexist, and a taken prefix is refus
       assert.equal((await labDescribe(b.prefix))?.vip, "198.19.0.1");
       for (const lab of [a, b]) {
         // Same addresses in both labs, kept apart by their bridges.
-        const hello = nsSpawn(lab.servers[0].ns, [
-          "deno",
-          "run",
-          "-A",
-          SERVE,
-          "--name",
-          lab.prefix,
-        ]);
+        const hello = nsSpawn(lab.servers[0].ns, [...DSR, "lab", "serve", "--name", lab.prefix]);
         try {
           const body = await waitFor(`${lab.prefix} rs1`, async () => {
             const res = await curl(lab.client.ns, "http://198.18.0.11/");

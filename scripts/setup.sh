@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what dsr, its lab and its tests need on Debian 12 with Node and
+# npm: libpcap, iproute2 and friends from Debian, Deno 2.9.6 from npm, and
+# the npm packages pinned in deno.lock. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+need=()
+for p in libpcap0.8 iproute2 ethtool tcpdump curl procps util-linux netsniff-ng; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if ! deno --version 2>/dev/null | grep -q '^deno 2\.9\.6 '; then
+  npm install -g deno@2.9.6 >/dev/null 2>&1
+fi
+deno install --frozen >/dev/null
+echo "setup: $(deno --version | head -1), libpcap and lab tools ready"
