@@ -97,13 +97,13 @@ export async function waitFor<T>(
   what: string,
   fn: () => Promise<T> | T,
   ms = 5000,
-): Promise<T> {
+): Promise<Exclude<T, null | undefined | false | 0 | "">> {
   const deadline = performance.now() + ms;
   let lastError: unknown;
   while (true) {
     try {
       const value = await fn();
-      if (value) return value;
+      if (value) return value as Exclude<T, null | undefined | false | 0 | "">;
     } catch (error) {
       lastError = error;
     }
