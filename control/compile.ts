@@ -123,11 +123,6 @@ export class Compiler {
         rips.set(`${key}|${rip.ip}`, compiled);
         backendNeighbor[compiled.id] = compiled.neighbor;
         neighborIps[compiled.neighbor] = parseIpv4(rip.ip);
-        const before = this.#previous.get(`${key}|${rip.ip}`);
-        // A server that went down loses its flows, so clients get a fast reset.
-        if (compiled.state === "down" && before !== undefined && before !== "down") {
-          flushBackends.push(compiled.id);
-        }
         return { id: compiled.id, key: rip.ip, weight: compiled.effectiveWeight };
       });
       let fallback = -1;
@@ -149,6 +144,13 @@ export class Compiler {
       });
     }
 
+    for (const [key, rip] of rips) {
+      const before = this.#previous.get(key);
+      // A server that went down loses its flows, so clients get a fast reset.
+      if (rip.state === "down" && before !== undefined && before !== "down") {
+        flushBackends.push(rip.id);
+      }
+    }
     const flushServices = this.#services.retain(new Set(serviceIds.keys()));
     flushBackends.push(...this.#backends.retain(new Set([...rips.keys()])));
     const vips = new Set(services.map((s) => s.vip));

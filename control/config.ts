@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { isIpv4, parseIpv4 } from "../dataplane/addr.ts";
 import { SCHEDULER_NAMES } from "../dataplane/scheduler.ts";
+import { UsageError } from "./errors.ts";
 
 const ipv4 = z.string().refine(isIpv4, { message: "not an IPv4 address" });
 const port = z.number().int().min(0).max(65535);
@@ -64,7 +65,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type Proto = Vip["proto"];
 
 /** A configuration document that does not validate; `field` is its path. */
-export class ConfigError extends Error {
+export class ConfigError extends UsageError {
   constructor(readonly field: string, readonly reason: string) {
     super(field ? `${field}: ${reason}` : reason);
     this.name = "ConfigError";
@@ -89,13 +90,29 @@ function fieldPath(path: readonly PropertyKey[]): string {
  * @throws {ConfigError} naming the first invalid field.
  */
 export function parseConfig(value: unknown): Config {
-  const result = ConfigSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ConfigError(fieldPath(issue.path), issue.message);
+  const config = validate(ConfigSchema, value);
+  checkConsistency(config);
+  return config;
+}
+
+/**
+ * Validates `value` against one of this module's schemas, filling defaults.
+ * @param prefix path of `value` inside the whole document, for messages
+ * @throws {ConfigError} naming the first invalid field.
+ */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, prefix = ""): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  let path = [...issue.path];
+  let reason = issue.message;
+  // Name the unknown field itself, not the object holding it.
+  if (issue.code === "unrecognized_keys") {
+    path = [...path, issue.keys[0]];
+    reason = "unknown field";
   }
-  checkConsistency(result.data);
-  return result.data;
+  const field = fieldPath(path);
+  throw new ConfigError(prefix && field ? `${prefix}.${field}` : prefix || field, reason);
 }
 
 /** The checks a schema cannot express: duplicates and references. */

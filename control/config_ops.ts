@@ -13,6 +13,7 @@ import {
   RipSchema,
   serviceKey,
   type Timeouts,
+  validate,
   type Vip,
   VipSchema,
 } from "./config.ts";
@@ -51,7 +52,7 @@ export function addVip(config: Config, vip: Partial<Vip> & ServiceRef): Config {
   if (indexOf(config, vip) >= 0) {
     throw new UsageError(`virtual service ${serviceKey(vip)} already exists`, "conflict");
   }
-  const parsed = VipSchema.parse({ ...vip, rips: vip.rips ?? [] });
+  const parsed = validate(VipSchema, { ...vip, rips: vip.rips ?? [] });
   return parseConfig({ ...config, vips: [...config.vips, parsed] });
 }
 
@@ -91,7 +92,7 @@ export function addRip(
   if (vip.rips.some((r) => r.ip === rip.ip)) {
     throw new UsageError(`real server ${rip.ip} already exists in ${serviceKey(ref)}`, "conflict");
   }
-  return withVip(config, i, { ...vip, rips: [...vip.rips, RipSchema.parse(rip)] });
+  return withVip(config, i, { ...vip, rips: [...vip.rips, validate(RipSchema, rip)] });
 }
 
 function mustFindRip(config: Config, ref: ServiceRef, ip: string): [number, number] {

@@ -100,6 +100,8 @@ export class Forwarder {
   load(program: Program): void {
     for (const id of program.flushBackends) {
       this.flows.removeBackend(id);
+      // The id may come back for another service: no client may follow it there.
+      for (const table of this.#persist.values()) table.removeBackend(id);
       this.#zeroBackend(id);
     }
     for (const id of program.flushServices) {
@@ -153,7 +155,10 @@ export class Forwarder {
 
     if (v.protocol === PROTO_ICMP && v.icmpType === 8 && !v.isFragment) {
       this.replyLength = writeIcmpEchoReply(tx, frame, v, program.mac);
-      if (this.replyLength === 0) return VERDICT_DROP;
+      if (this.replyLength === 0) {
+        g[G_DROP_OVERSIZE]++;
+        return VERDICT_DROP;
+      }
       g[G_ICMP_REPLIES]++;
       return VERDICT_REPLY;
     }

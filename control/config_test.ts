@@ -1,0 +1,364 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { type Config, ConfigError, emptyConfig, parseConfig } from "./config.ts";
+import { diffConfig } from "./config_diff.ts";
+
+const VIP = "198.18.0.100";
+const vip = (o: Record<string, unknown> = {}) => ({ vip: VIP, port: 80, ...o });
+
+Deno.test("parseConfig fills the default timeouts and an empty VIP list", () => {
+  assert.deepEqual(parseConfig({ version: 1 }), {
+    version: 1,
+    timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
+    vips: [],
+  });
+  assert.deepEqual(parseConfig({ version: 1 }), emptyConfig());
+});
+
+Deno.test("parseConfig fills the timeouts left out", () => {
+  assert.deepEqual(parseConfig({ version: 1, timeouts: { udp: 30 } }).timeouts, {
+    tcp: 900,
+    tcpfin: 120,
+    udp: 30,
+  });
+});
+
+Deno.test("parseConfig fills VIP, real server and check defaults", () => {
+  const config = parseConfig({
+    version: 1,
+    vips: [vip({ rips: [{ ip: "198.18.0.11" }], check: { type: "http" } })],
+  });
+  assert.deepEqual(config.vips, [{
+    vip: VIP,
+    port: 80,
+    proto: "tcp",
+    scheduler: "mh",
+    persist: 0,
+    fallback: null,
+    check: {
+      type: "http",
+      port: null,
+      path: "/",
+      expect: 200,
+      interval: 2,
+      timeout: 1,
+      rise: 2,
+      fall: 3,
+    },
+    rips: [{ ip: "198.18.0.11", weight: 1, drain: false, check: null }],
+  }]);
+});
+
+Deno.test("parseConfig keeps a valid document as it is", () => {
+  const doc: Config = {
+    version: 1,
+    timeouts: { tcp: 60, tcpfin: 10, udp: 5.5 },
+    vips: [{
+      vip: VIP,
+      port: 0,
+      proto: "udp",
+      scheduler: "wrr",
+      persist: 300,
+      fallback: "198.18.0.50",
+      check: null,
+      rips: [{ ip: "198.18.0.11", weight: 0, drain: true, check: null }],
+    }],
+  };
+  assert.deepEqual(parseConfig(structuredClone(doc)), doc);
+});
+
+interface BadCase {
+  name: string;
+  doc: unknown;
+  field: string;
+  /** A piece of the message besides the field. */
+  says?: string;
+}
+
+const bad: BadCase[] = [
+  { name: "version 2", doc: { version: 2 }, field: "version" },
+  { name: "no version", doc: {}, field: "version" },
+  { name: "version as text", doc: { version: "1" }, field: "version" },
+  { name: "not an object", doc: null, field: "" },
+  { name: "an array", doc: [], field: "" },
+  {
+    name: "an unknown top-level field",
+    doc: { version: 1, vipz: [] },
+    field: "vipz",
+    says: "unknown field",
+  },
+  {
+    name: "an unknown VIP field",
+    doc: { version: 1, vips: [vip({ weight: 3 })] },
+    field: "vips[0].weight",
+    says: "unknown field",
+  },
+  {
+    name: "an unknown real server field",
+    doc: { version: 1, vips: [vip({ rips: [{ ip: "198.18.0.11", port: 80 }] })] },
+    field: "vips[0].rips[0].port",
+    says: "unknown field",
+  },
+  {
+    name: "a VIP port above 65535",
+    doc: { version: 1, vips: [vip({ port: 65536 })] },
+    field: "vips[0].port",
+  },
+  {
+    name: "a negative VIP port",
+    doc: { version: 1, vips: [vip({ port: -1 })] },
+    field: "vips[0].port",
+  },
+  {
+    name: "a VIP port as text",
+    doc: { version: 1, vips: [vip({ port: "80" })] },
+    field: "vips[0].port",
+  },
+  { name: "a VIP without port", doc: { version: 1, vips: [{ vip: VIP }] }, field: "vips[0].port" },
+  {
+    name: "a VIP that is no address",
+    doc: { version: 1, vips: [vip({ vip: "198.18.0" })] },
+    field: "vips[0].vip",
+  },
+  {
+    name: "a bad second real server address",
+    doc: { version: 1, vips: [vip({ rips: [{ ip: "198.18.0.11" }, { ip: "198.18.0.256" }] })] },
+    field: "vips[0].rips[1].ip",
+    says: "not an IPv4 address",
+  },
+  {
+    name: "a real server address in the second VIP",
+    doc: { version: 1, vips: [vip(), vip({ port: 443, rips: [{ ip: "x" }] })] },
+    field: "vips[1].rips[0].ip",
+  },
+  {
+    name: "a negative weight",
+    doc: { version: 1, vips: [vip({ rips: [{ ip: "198.18.0.11", weight: -1 }] })] },
+    field: "vips[0].rips[0].weight",
+  },
+  {
+    name: "a fractional weight",
+    doc: { version: 1, vips: [vip({ rips: [{ ip: "198.18.0.11", weight: 1.5 }] })] },
+    field: "vips[0].rips[0].weight",
+  },
+  {
+    name: "an unknown protocol",
+    doc: { version: 1, vips: [vip({ proto: "sctp" })] },
+    field: "vips[0].proto",
+  },
+  {
+    name: "an unknown scheduler",
+    doc: { version: 1, vips: [vip({ scheduler: "lblc" })] },
+    field: "vips[0].scheduler",
+  },
+  {
+    name: "a negative persistence",
+    doc: { version: 1, vips: [vip({ persist: -5 })] },
+    field: "vips[0].persist",
+  },
+  {
+    name: "a fallback that is no address",
+    doc: { version: 1, vips: [vip({ fallback: "sorry" })] },
+    field: "vips[0].fallback",
+  },
+  {
+    name: "an unknown check type",
+    doc: { version: 1, vips: [vip({ check: { type: "icmp" } })] },
+    field: "vips[0].check.type",
+  },
+  {
+    name: "a check path without a slash",
+    doc: {
+      version: 1,
+      vips: [vip({ rips: [{ ip: "198.18.0.11", check: { type: "http", path: "health" } }] })],
+    },
+    field: "vips[0].rips[0].check.path",
+  },
+  { name: "a TCP timeout of 0", doc: { version: 1, timeouts: { tcp: 0 } }, field: "timeouts.tcp" },
+  {
+    name: "a negative TCP timeout",
+    doc: { version: 1, timeouts: { tcp: -1 } },
+    field: "timeouts.tcp",
+  },
+  {
+    name: "a TCP timeout as text",
+    doc: { version: 1, timeouts: { tcp: "900" } },
+    field: "timeouts.tcp",
+  },
+  {
+    name: "a UDP timeout over a year",
+    doc: { version: 1, timeouts: { udp: 31_536_001 } },
+    field: "timeouts.udp",
+  },
+  {
+    name: "an unknown timeout",
+    doc: { version: 1, timeouts: { sctp: 5 } },
+    field: "timeouts.sctp",
+    says: "unknown field",
+  },
+  {
+    name: "a duplicate service",
+    doc: { version: 1, vips: [vip(), vip({ port: 443 }), vip({ proto: "tcp" })] },
+    field: "vips[2]",
+    says: "duplicate service 198.18.0.100:80/tcp",
+  },
+  {
+    name: "a duplicate real server",
+    doc: {
+      version: 1,
+      vips: [vip({ rips: [{ ip: "198.18.0.11" }, { ip: "198.18.0.12" }, { ip: "198.18.0.11" }] })],
+    },
+    field: "vips[0].rips[2].ip",
+    says: "duplicate real server 198.18.0.11 in 198.18.0.100:80/tcp",
+  },
+];
+
+for (const c of bad) {
+  Deno.test(`parseConfig rejects ${c.name}, naming "${c.field}"`, () => {
+    assert.throws(() => parseConfig(c.doc), (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+      assert.equal(error.field, c.field);
+      assert.ok(
+        error.message.startsWith(c.field ? `${c.field}: ` : error.reason),
+        error.message,
+      );
+      if (c.says) assert.ok(error.message.includes(c.says), error.message);
+      return true;
+    });
+  });
+}
+
+Deno.test("parseConfig allows one address:port on both protocols and one RIP in two services", () => {
+  const config = parseConfig({
+    version: 1,
+    vips: [
+      vip({ rips: [{ ip: "198.18.0.11" }] }),
+      vip({ proto: "udp", rips: [{ ip: "198.18.0.11" }] }),
+      vip({ port: 443, rips: [{ ip: "198.18.0.11" }] }),
+    ],
+  });
+  assert.equal(config.vips.length, 3);
+});
+
+Deno.test("parseConfig accepts what it produced (JSON round trip)", () => {
+  const ip = fc.tuple(fc.nat(255), fc.nat(255)).map(([a, b]) => `198.18.${a}.${b}`);
+  const rip = fc.record({ ip, weight: fc.nat(65535), drain: fc.boolean() });
+  const vipDoc = fc.record({
+    vip: ip,
+    port: fc.nat(65535),
+    proto: fc.constantFrom("tcp", "udp"),
+    scheduler: fc.constantFrom("rr", "wrr", "lc", "wlc", "sh", "mh"),
+    persist: fc.nat(86400),
+    rips: fc.uniqueArray(rip, { selector: (r) => r.ip, maxLength: 4 }),
+  });
+  const doc = fc.record({
+    version: fc.constant(1),
+    vips: fc.uniqueArray(vipDoc, {
+      selector: (v) => `${v.vip}:${v.port}/${v.proto}`,
+      maxLength: 4,
+    }),
+  });
+  fc.assert(fc.property(doc, (d) => {
+    const once = parseConfig(d);
+    assert.deepEqual(parseConfig(JSON.parse(JSON.stringify(once))), once);
+  }));
+});
+
+// --- diffConfig ---
+
+const base = (): Config =>
+  parseConfig({
+    version: 1,
+    vips: [
+      vip({ rips: [{ ip: "198.18.0.11" }, { ip: "198.18.0.12" }] }),
+      vip({ port: 443, rips: [{ ip: "198.18.0.13" }] }),
+    ],
+  });
+
+/** `base()` changed by `edit`, re-validated. */
+function changed(edit: (c: Config) => void): Config {
+  const c = base();
+  edit(c);
+  return parseConfig(c);
+}
+
+Deno.test("diffConfig of equal configurations is empty", () => {
+  assert.deepEqual(diffConfig(base(), base()), []);
+  assert.deepEqual(diffConfig(emptyConfig(), emptyConfig()), []);
+});
+
+Deno.test("diffConfig ignores the order of VIPs and real servers", () => {
+  const reordered = changed((c) => {
+    c.vips.reverse();
+    c.vips[1].rips.reverse();
+  });
+  assert.deepEqual(diffConfig(base(), reordered), []);
+});
+
+const diffs: { name: string; after: () => Config; lines: string[] }[] = [
+  {
+    name: "a timeout change is one set line",
+    after: () => changed((c) => (c.timeouts.tcp = 60)),
+    lines: ["set timeouts tcp=60"],
+  },
+  {
+    name: "a new VIP and its real servers are added",
+    after: () =>
+      changed((c) =>
+        c.vips.push({
+          ...c.vips[1],
+          port: 8080,
+          rips: [{ ...c.vips[1].rips[0], ip: "198.18.0.21" }],
+        })
+      ),
+    lines: ["add vip 198.18.0.100:8080/tcp", "add rip 198.18.0.21 to 198.18.0.100:8080/tcp"],
+  },
+  {
+    name: "a deleted VIP is one line, its real servers go with it",
+    after: () => changed((c) => c.vips.splice(0, 1)),
+    lines: ["delete vip 198.18.0.100:80/tcp"],
+  },
+  {
+    name: "changed VIP fields are listed with their new values",
+    after: () =>
+      changed((c) => {
+        c.vips[0].scheduler = "rr";
+        c.vips[0].persist = 60;
+      }),
+    lines: [`set vip 198.18.0.100:80/tcp scheduler="rr" persist=60`],
+  },
+  {
+    name: "a new real server is added",
+    after: () => changed((c) => c.vips[1].rips.push({ ...c.vips[1].rips[0], ip: "198.18.0.14" })),
+    lines: ["add rip 198.18.0.14 to 198.18.0.100:443/tcp"],
+  },
+  {
+    name: "a deleted real server is deleted",
+    after: () => changed((c) => c.vips[0].rips.splice(1, 1)),
+    lines: ["delete rip 198.18.0.12 from 198.18.0.100:80/tcp"],
+  },
+  {
+    name: "changed real server fields are listed with their new values",
+    after: () =>
+      changed((c) => {
+        c.vips[0].rips[0].weight = 5;
+        c.vips[0].rips[0].drain = true;
+      }),
+    lines: ["set rip 198.18.0.11 in 198.18.0.100:80/tcp weight=5 drain=true"],
+  },
+  {
+    name: "a protocol change replaces the service",
+    after: () => changed((c) => (c.vips[1].proto = "udp")),
+    lines: [
+      "delete vip 198.18.0.100:443/tcp",
+      "add vip 198.18.0.100:443/udp",
+      "add rip 198.18.0.13 to 198.18.0.100:443/udp",
+    ],
+  },
+];
+
+for (const d of diffs) {
+  Deno.test(`diffConfig: ${d.name}`, () => {
+    assert.deepEqual(diffConfig(base(), d.after()), d.lines);
+  });
+}

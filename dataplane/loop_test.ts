@@ -1,0 +1,240 @@
+import assert from "node:assert/strict";
+import { formatIpv4, parseIpv4, parseMac } from "./addr.ts";
+import { eth } from "./_frame_builder.ts";
+import { buildProgram, LB_IP, LB_MAC, resolve, type TestRip } from "./_program_builder.ts";
+import { ForwardingLoop } from "./loop.ts";
+import { PROTO_UDP, TCP_ACK, TCP_SYN } from "./packet.ts";
+import { MemoryPacketIo } from "./packet_io.ts";
+import {
+  createSharedTables,
+  G_ARP_REPLIES,
+  G_FLOWS,
+  G_RX,
+  G_TX,
+  M_APPLIED,
+  M_POSTED,
+  type Program,
+  type SharedTables,
+} from "./tables.ts";
+
+const START = 5_000_000;
+const BROADCAST = "ff:ff:ff:ff:ff:ff";
+const CLIENT_MAC = "02:00:00:00:00:c1";
+const CLIENT = "203.0.113.9";
+const VIP = "198.18.0.100";
+const VIP2 = "198.18.0.101";
+const RIP_A: TestRip = { id: 0, ip: "198.18.0.11", mac: "02:00:00:00:01:11" };
+const RIP_B: TestRip = { id: 1, ip: "198.18.0.12", mac: "02:00:00:00:01:12" };
+const RIP_C: TestRip = { id: 2, ip: "198.18.0.13", mac: "02:00:00:00:01:13" };
+const UDP_TIMEOUT_MS = 5_000;
+
+/** VIP:80/tcp over A, VIP2 on every UDP port over B and C. */
+const program = (o: { generation?: number; garp?: string[] } = {}): Program =>
+  buildProgram({
+    ...o,
+    timeouts: { tcp: 60_000, tcpfin: 10_000, udp: UDP_TIMEOUT_MS },
+    services: [
+      { id: 0, vip: VIP, port: 80, rips: [RIP_A] },
+      { id: 1, vip: VIP2, port: 0, proto: PROTO_UDP, rips: [RIP_B, RIP_C] },
+    ],
+  });
+
+interface Harness {
+  io: MemoryPacketIo;
+  shared: SharedTables;
+  loop: ForwardingLoop;
+  /** Moves the injected clock on. */
+  advance(ms: number): number;
+}
+
+function setup(): Harness {
+  const io = new MemoryPacketIo();
+  const shared = createSharedTables();
+  let now = START;
+  const loop = new ForwardingLoop(io, shared, { maxFlows: 1024, clock: () => now });
+  return { io, shared, loop, advance: (ms) => (now += ms) };
+}
+
+/** Posts and applies `p`, with the MACs of `resolved` known; forgets what was sent. */
+function applied(h: Harness, p: Program, resolved: TestRip[] = [RIP_A, RIP_B, RIP_C]): void {
+  for (const rip of resolved) resolve(h.shared, p, rip);
+  h.loop.post({ seq: p.generation, body: p });
+  h.loop.applyPending();
+  h.io.sent.length = 0;
+}
+
+const garp = (vip: string) =>
+  eth({ src: LB_MAC, dst: BROADCAST })
+    .arp({ op: 1, senderMac: LB_MAC, senderIp: vip, targetIp: vip }).build();
+const arpRequest = (target: string) =>
+  eth({ src: LB_MAC, dst: BROADCAST })
+    .arp({ op: 1, senderMac: LB_MAC, senderIp: LB_IP, targetIp: target }).build();
+const syn = (sport = 40000) =>
+  eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({ src: CLIENT, dst: VIP })
+    .tcp({ sport, dport: 80, flags: TCP_SYN }).build();
+
+Deno.test("posting a program sets the capture filter, announces its VIPs and reports it applied", () => {
+  const h = setup();
+  const p = program({ generation: 7, garp: [VIP, VIP2] });
+  h.loop.post({ seq: 1, body: p });
+  assert.equal(h.io.filter, "", "nothing happens before applyPending");
+  assert.equal(h.shared.mailbox[M_APPLIED], 0);
+  h.loop.applyPending();
+  assert.match(h.io.filter, /\barp\b/);
+  assert.ok(h.io.filter.includes(`dst host ${VIP}`), h.io.filter);
+  assert.ok(h.io.filter.includes(`dst host ${VIP2}`), h.io.filter);
+  assert.deepEqual(h.io.sent, [garp(VIP), garp(VIP2)]);
+  assert.equal(Atomics.load(h.shared.mailbox, M_APPLIED), 7);
+});
+
+Deno.test("a gratuitous ARP is a broadcast request whose sender and target IP are the VIP", () => {
+  const h = setup();
+  h.loop.post({ seq: 1, body: program({ garp: [VIP] }) });
+  h.loop.applyPending();
+  const [frame] = h.io.sent;
+  assert.deepEqual(frame.subarray(0, 6), parseMac(BROADCAST));
+  assert.deepEqual(frame.subarray(6, 12), parseMac(LB_MAC));
+  assert.deepEqual([frame[12], frame[13], frame[20], frame[21]], [0x08, 0x06, 0, 1]);
+  assert.deepEqual(frame.subarray(22, 28), parseMac(LB_MAC), "sender MAC");
+  assert.equal(formatIpv4(new DataView(frame.buffer).getUint32(28)), VIP, "sender IP");
+  assert.deepEqual(frame.subarray(32, 38), new Uint8Array(6), "target MAC");
+  assert.equal(formatIpv4(new DataView(frame.buffer).getUint32(38)), VIP, "target IP");
+});
+
+Deno.test("only the VIPs a program lists in garp are announced", () => {
+  const h = setup();
+  h.loop.post({ seq: 1, body: program({ generation: 1, garp: [VIP2] }) });
+  h.loop.post({ seq: 2, body: program({ generation: 2, garp: [] }) });
+  h.loop.applyPending();
+  assert.deepEqual(h.io.sent, [garp(VIP2)]);
+  assert.equal(h.shared.mailbox[M_APPLIED], 2, "programs apply in order; the last one runs");
+});
+
+Deno.test("a program without services lets only ARP through", () => {
+  const h = setup();
+  h.loop.post({ seq: 1, body: buildProgram({ services: [] }) });
+  h.loop.applyPending();
+  assert.equal(h.io.filter, "arp");
+});
+
+Deno.test("a garp command announces a VIP from the balancer's MAC", () => {
+  const h = setup();
+  h.loop.post({ seq: 1, body: { type: "garp", vip: parseIpv4(VIP) } });
+  h.loop.applyPending();
+  assert.deepEqual(h.io.sent, [], "no program yet: no MAC to announce from");
+  applied(h, program());
+  h.loop.post({ seq: 3, body: { type: "garp", vip: parseIpv4(VIP) } });
+  h.loop.applyPending();
+  assert.deepEqual(h.io.sent, [garp(VIP)]);
+});
+
+Deno.test("tick asks by ARP for real servers whose MAC is unknown or stale, not fresh ones", () => {
+  const h = setup();
+  const p = program();
+  applied(h, p, [RIP_A]);
+  resolve(h.shared, p, RIP_C, Date.now() - 60_000); // confirmed long ago
+  h.loop.tick(START);
+  assert.deepEqual(h.io.sent, [arpRequest(RIP_B.ip), arpRequest(RIP_C.ip)]);
+});
+
+Deno.test("tick asks for neighbours at most once a second", () => {
+  const h = setup();
+  applied(h, program(), []);
+  h.loop.tick(START);
+  assert.equal(h.io.sent.length, 3);
+  h.loop.tick(START + 500);
+  assert.equal(h.io.sent.length, 3, "half a second later: nothing new");
+  h.loop.tick(START + 1000);
+  assert.equal(h.io.sent.length, 6);
+});
+
+Deno.test("runBatch forwards a queued SYN to the real server and counts rx and tx", () => {
+  const h = setup();
+  applied(h, program());
+  const frame = syn();
+  h.io.push(frame);
+  assert.equal(h.loop.runBatch(), 1);
+  const expected = Uint8Array.from([
+    ...parseMac(RIP_A.mac),
+    ...parseMac(LB_MAC),
+    ...frame.subarray(12),
+  ]);
+  assert.deepEqual(h.io.sent, [expected]);
+  assert.equal(h.shared.global[G_RX], 1);
+  assert.equal(h.shared.global[G_TX], 1);
+  assert.equal(h.shared.global[G_FLOWS], 1, "the batch ends with a tick that sets the gauge");
+  assert.equal(h.loop.runBatch(), 0, "nothing queued");
+});
+
+Deno.test("runBatch sends replies, never ignored frames, and counts every frame read", () => {
+  const h = setup();
+  applied(h, program());
+  const arpForVip = eth({ src: CLIENT_MAC, dst: BROADCAST })
+    .arp({ op: 1, senderMac: CLIENT_MAC, senderIp: CLIENT, targetIp: VIP }).build();
+  const notForUs = eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({ src: CLIENT, dst: "198.18.0.99" })
+    .tcp({ sport: 1, dport: 80, flags: TCP_SYN }).build();
+  h.io.push(notForUs);
+  h.io.push(arpForVip);
+  assert.equal(h.loop.runBatch(), 2);
+  assert.equal(h.io.sent.length, 1);
+  assert.deepEqual(
+    h.io.sent[0],
+    eth({ src: LB_MAC, dst: CLIENT_MAC })
+      .arp({ op: 2, senderMac: LB_MAC, senderIp: VIP, targetMac: CLIENT_MAC, targetIp: CLIENT })
+      .build(),
+  );
+  assert.deepEqual(
+    [h.shared.global[G_RX], h.shared.global[G_TX], h.shared.global[G_ARP_REPLIES]],
+    [2, 1, 1],
+  );
+});
+
+Deno.test("runBatch returns -1 once the I/O is closed", () => {
+  const h = setup();
+  applied(h, program());
+  h.io.close();
+  assert.equal(h.loop.runBatch(), -1);
+});
+
+Deno.test("UDP flows leave the table after the UDP timeout; established TCP flows stay", () => {
+  const h = setup();
+  applied(h, program());
+  h.io.push(
+    eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({ src: CLIENT, dst: VIP2 })
+      .udp({ sport: 5353, dport: 53 }).build(),
+  );
+  h.io.push(
+    eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({ src: CLIENT, dst: VIP })
+      .tcp({ sport: 40000, dport: 80, flags: TCP_ACK }).build(),
+  );
+  h.loop.runBatch();
+  assert.equal(h.shared.global[G_FLOWS], 2);
+  h.loop.tick(h.advance(UDP_TIMEOUT_MS - 1));
+  assert.equal(h.shared.global[G_FLOWS], 2, "one ms before the timeout");
+  h.loop.tick(h.advance(1));
+  assert.equal(h.shared.global[G_FLOWS], 1, "the UDP flow is gone");
+  const udpRips = [RIP_B.id, RIP_C.id];
+  assert.deepEqual(udpRips.map((id) => h.shared.inactive[id]), [0, 0]);
+  assert.equal(h.shared.active[RIP_A.id], 1);
+});
+
+Deno.test("run() applies a posted program, forwards what is queued and stops when the I/O closes", async () => {
+  const h = setup();
+  const p = program({ generation: 3 });
+  for (const rip of [RIP_A, RIP_B, RIP_C]) resolve(h.shared, p, rip);
+  // Close once the queue is drained, so run() ends.
+  const next = h.io.next.bind(h.io);
+  h.io.next = () => {
+    const n = next();
+    if (n === 0) h.io.close();
+    return n;
+  };
+  h.io.push(syn(1000));
+  h.io.push(syn(1001));
+  Atomics.store(h.shared.mailbox, M_POSTED, 1);
+  h.loop.post({ seq: 1, body: p });
+  await h.loop.run();
+  assert.equal(h.shared.mailbox[M_APPLIED], 3);
+  assert.equal(h.shared.global[G_TX], 2);
+  assert.equal(h.io.sent.filter((f) => f[12] === 0x08 && f[13] === 0x00).length, 2);
+});
