@@ -93,26 +93,40 @@ export class DaemonClient {
   }
 }
 
+/** One change to the configuration, as the daemon is asked and as offline mode makes it. */
+export interface Change {
+  /** The request that makes the change on a running daemon. */
+  request: { method: "POST" | "PATCH" | "DELETE" | "PUT"; path: string; body?: unknown };
+  /** The same change on a document (the functions the daemon calls too). */
+  offline: (config: Config) => Config;
+}
+
+/** `/v1/vips/198.18.0.100:80/tcp`, the path of a service. */
+export function servicePath(ref: { vip: string; port: number; proto: string }): string {
+  return `/v1/vips/${ref.vip}:${ref.port}/${ref.proto}`;
+}
+
 /**
- * Applies `change` to the configuration wherever it lives, under the state
- * lock so concurrent commands queue. Returns the lines describing what changed.
+ * Makes `change` wherever the configuration lives: through the running
+ * daemon (one request, applied through its queue), or in the state file
+ * under the exclusive lock when none runs.
+ * @returns the daemon's answer, or, offline, the changes as lines.
  */
-export function changeConfig(paths: Paths, change: (config: Config) => Config): Promise<string[]> {
-  return withStateLock(paths.state, async () => {
-    const client = await DaemonClient.connect(paths.socket);
-    if (client) {
-      try {
-        const next = change(await client.request<Config>("GET", "/v1/config"));
-        return (await client.request<{ changes: string[] }>("PUT", "/v1/config", next)).changes;
-      } finally {
-        client.close();
-      }
+export async function makeChange(paths: Paths, change: Change): Promise<unknown> {
+  const client = await DaemonClient.connect(paths.socket);
+  if (client) {
+    try {
+      return await client.request(change.request.method, change.request.path, change.request.body);
+    } finally {
+      client.close();
     }
+  }
+  return await withStateLock(paths.state, async () => {
     const before = await loadState(paths.state);
-    const next = change(before);
+    const next = change.offline(before);
     const changes = diffConfig(before, next);
     if (changes.length > 0) await saveState(paths.state, next);
-    return changes;
+    return { changes };
   });
 }
 

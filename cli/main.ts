@@ -35,6 +35,10 @@ function buildTree(out: { code: number }) {
     .requiredOption("--iface <iface>", "interface facing clients and real servers")
     .option("--max-flows <n>", "flow table bound", "1000000")
     .option("--metrics <addr:port>", "serve Prometheus metrics (not yet implemented)")
+    .option(
+      "--socket-group <group>",
+      "group allowed to use the control socket (mode 0660); default root only",
+    )
     .addOption(
       new Option("--log-format <format>", "log format").choices(["text", "json"]).default("text"),
     )
@@ -164,11 +168,23 @@ function buildTree(out: { code: number }) {
   return program;
 }
 
+/**
+ * `dsr completions bash|zsh|fish|powershell` prints a completion script that
+ * calls back `dsr complete -- …`; both come from @bomb.sh/tab, which reads
+ * the command tree, so completions never drift from the commands.
+ */
+async function addCompletions(program: ReturnType<typeof buildTree>): Promise<void> {
+  const { default: tab } = await import("@bomb.sh/tab/commander");
+  // extra-typings wraps commander's own Command class; tab takes the plain type.
+  tab(program as unknown as Parameters<typeof tab>[0], { completionCommandName: "completions" });
+}
+
 /** Runs the command line `args`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   const out = { code: 0 };
   const program = buildTree(out);
   try {
+    await addCompletions(program);
     await program.parseAsync(args, { from: "user" });
     return out.code;
   } catch (error) {

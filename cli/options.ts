@@ -63,6 +63,21 @@ export function protoOf(opts: SharedOpts) {
   return parseProto(opts.proto ?? "tcp");
 }
 
+/** Whether any check option was given. */
+export function hasCheckOptions(opts: SharedOpts): boolean {
+  return [
+    opts.check,
+    opts.checkPort,
+    opts.checkPath,
+    opts.checkExpect,
+    opts.checkInterval,
+    opts.checkTimeout,
+    opts.rise,
+    opts.fall,
+  ]
+    .some((v) => v !== undefined);
+}
+
 /** Check fields given on the command line, merged over `base`; null when none was given and base is null. */
 export function checkOf(
   opts: SharedOpts,

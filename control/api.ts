@@ -1,20 +1,45 @@
 /**
  * The control socket (SPEC §8): HTTP/1.1 and JSON on a Unix socket, mode
- * 0600. A thin layer: decode the request, call the daemon, encode the answer.
- * Every failure is a 4xx or 5xx with a JSON error; no request can stop the
- * daemon.
+ * 0600 (0660 with a group). A thin layer: decode the request into a domain
+ * type, call the same change functions the CLI's offline mode calls (through
+ * the daemon's one queue), encode the answer. Every failure is a 4xx or 5xx
+ * with a JSON error naming the field; no request can stop the daemon.
  * @module
  */
 
 import { dirname } from "node:path";
-import { ConfigError, parseConfig } from "./config.ts";
+import type { z } from "zod";
+import {
+  type Config,
+  ConfigError,
+  NewVipSchema,
+  parseConfig,
+  RipPatchSchema,
+  RipSchema,
+  serviceKey,
+  TimeoutsPatchSchema,
+  validate,
+  VipPatchSchema,
+} from "./config.ts";
+import {
+  addRip,
+  addVip,
+  delRip,
+  delVip,
+  type ServiceRef,
+  setRip,
+  setTimeouts,
+  setVip,
+} from "./config_ops.ts";
 import type { Daemon } from "./daemon.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
+import { parseIp, parseProto, parseVipPort } from "./parse.ts";
 
 const MAX_BODY = 1 << 20;
 
+/** An answer that is not 2xx, with the field it concerns. */
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly field?: string) {
+  constructor(readonly status: number, message: string, readonly field: string | null = null) {
     super(message);
   }
 }
@@ -26,51 +51,140 @@ function json(status: number, body: unknown): Response {
   });
 }
 
-/** Reads a JSON body of at most 1 MiB. */
+/** Reads a JSON body of at most 1 MiB, without buffering a larger one. */
 async function readJson(request: Request): Promise<unknown> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY) throw new HttpError(413, `body over ${MAX_BODY} bytes`);
-  const chunks: Uint8Array[] = [];
+  if (Number(request.headers.get("content-length") ?? "0") > MAX_BODY) {
+    await request.body?.cancel();
+    throw new HttpError(413, `body over ${MAX_BODY} bytes`);
+  }
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   for await (const chunk of request.body ?? []) {
     size += chunk.length;
     if (size > MAX_BODY) throw new HttpError(413, `body over ${MAX_BODY} bytes`);
-    chunks.push(chunk);
+    chunks.push(chunk as Uint8Array<ArrayBuffer>);
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) bytes.set(c, (at += c.length) - c.length);
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    return JSON.parse(new TextDecoder().decode(await new Blob(chunks).arrayBuffer()));
   } catch {
     throw new HttpError(400, "body is not JSON");
   }
 }
 
-async function route(daemon: Daemon, request: Request): Promise<Response> {
-  const { pathname } = new URL(request.url);
-  const method = request.method;
-  if (pathname === "/v1/status" && method === "GET") return json(200, daemon.status());
-  if (pathname === "/v1/config" && method === "GET") return json(200, daemon.config);
-  if (pathname === "/v1/config" && method === "PUT") {
-    const config = parseConfig(await readJson(request));
-    return json(200, { changes: await daemon.apply(config) });
-  }
-  if (pathname === "/v1/garp" && method === "POST") {
-    const body = await readJson(request) as { vip?: unknown };
-    if (typeof body?.vip !== "string") {
-      throw new HttpError(422, "vip: expected an IPv4 address", "vip");
-    }
-    daemon.garp(body.vip);
-    return new Response(null, { status: 204 });
-  }
-  throw new HttpError(404, `no such endpoint: ${method} ${pathname}`);
+async function body<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
+  return validate(schema, await readJson(request));
 }
 
-/** Maps an error to its HTTP answer. */
+/** `198.18.0.100:80` and `tcp` from the path. */
+function serviceRef(addr: string, proto: string): ServiceRef {
+  try {
+    return { ...parseVipPort(decodeURIComponent(addr)), proto: parseProto(proto) };
+  } catch (error) {
+    throw new HttpError(400, (error as Error).message, "path");
+  }
+}
+
+function findVip(config: Config, ref: ServiceRef) {
+  const vip = config.vips.find((v) => serviceKey(v) === serviceKey(ref));
+  if (!vip) throw new UsageError(`virtual service ${serviceKey(ref)} does not exist`, "missing");
+  return vip;
+}
+
+function withoutRips<T extends { rips: unknown }>(vip: T): Omit<T, "rips"> {
+  const { rips: _, ...rest } = vip;
+  return rest;
+}
+
+type Route = (daemon: Daemon, request: Request, params: string[]) => Promise<Response> | Response;
+
+const ROUTES: [string, RegExp, Route][] = [
+  ["GET", /^\/v1\/status$/, (d) => json(200, d.status())],
+  ["GET", /^\/v1\/config$/, (d) => json(200, d.config)],
+  ["PUT", /^\/v1\/config$/, async (d, r) => {
+    const next = parseConfig(await readJson(r));
+    return json(200, { changes: await d.apply(next) });
+  }],
+  ["PATCH", /^\/v1\/timeouts$/, async (d, r) => {
+    const changes = await body(r, TimeoutsPatchSchema);
+    return json(200, (await d.change((c) => setTimeouts(c, changes))).config.timeouts);
+  }],
+  ["POST", /^\/v1\/garp$/, async (d, r) => {
+    const { vip } = await body(r, NewVipSchema.pick({ vip: true }));
+    d.garp(vip);
+    return new Response(null, { status: 204 });
+  }],
+  ["GET", /^\/v1\/vips$/, (d) => json(200, d.config.vips)],
+  ["POST", /^\/v1\/vips$/, async (d, r) => {
+    const vip = await body(r, NewVipSchema);
+    const { config } = await d.change((c) => addVip(c, vip));
+    return json(201, withoutRips(findVip(config, vip)));
+  }],
+  [
+    "GET",
+    /^\/v1\/vips\/([^/]+)\/(\w+)$/,
+    (d, _r, [addr, proto]) => json(200, findVip(d.config, serviceRef(addr, proto))),
+  ],
+  ["PATCH", /^\/v1\/vips\/([^/]+)\/(\w+)$/, async (d, r, [addr, proto]) => {
+    const ref = serviceRef(addr, proto);
+    const changes = await body(r, VipPatchSchema);
+    const { config } = await d.change((c) => setVip(c, ref, changes));
+    return json(200, withoutRips(findVip(config, ref)));
+  }],
+  ["DELETE", /^\/v1\/vips\/([^/]+)\/(\w+)$/, async (d, _r, [addr, proto]) => {
+    const ref = serviceRef(addr, proto);
+    await d.change((c) => delVip(c, ref));
+    return new Response(null, { status: 204 });
+  }],
+  [
+    "GET",
+    /^\/v1\/vips\/([^/]+)\/(\w+)\/rips$/,
+    (d, _r, [addr, proto]) => json(200, findVip(d.config, serviceRef(addr, proto)).rips),
+  ],
+  ["POST", /^\/v1\/vips\/([^/]+)\/(\w+)\/rips$/, async (d, r, [addr, proto]) => {
+    const ref = serviceRef(addr, proto);
+    const rip = await body(r, RipSchema);
+    const { config } = await d.change((c) => addRip(c, ref, rip));
+    return json(201, findVip(config, ref).rips.find((x) => x.ip === rip.ip));
+  }],
+  ["PATCH", /^\/v1\/vips\/([^/]+)\/(\w+)\/rips\/([^/]+)$/, async (d, r, [addr, proto, ip]) => {
+    const ref = serviceRef(addr, proto);
+    const rip = ripIp(ip);
+    const changes = await body(r, RipPatchSchema);
+    const { config } = await d.change((c) => setRip(c, ref, rip, changes));
+    return json(200, findVip(config, ref).rips.find((x) => x.ip === rip));
+  }],
+  ["DELETE", /^\/v1\/vips\/([^/]+)\/(\w+)\/rips\/([^/]+)$/, async (d, _r, [addr, proto, ip]) => {
+    const ref = serviceRef(addr, proto);
+    await d.change((c) => delRip(c, ref, ripIp(ip)));
+    return new Response(null, { status: 204 });
+  }],
+];
+
+function ripIp(text: string): string {
+  try {
+    return parseIp(decodeURIComponent(text), "real server");
+  } catch (error) {
+    throw new HttpError(400, (error as Error).message, "path");
+  }
+}
+
+function route(daemon: Daemon, request: Request): Promise<Response> | Response {
+  const { pathname } = new URL(request.url);
+  let known = false;
+  for (const [method, pattern, handler] of ROUTES) {
+    const match = pattern.exec(pathname);
+    if (!match) continue;
+    known = true;
+    if (method === request.method) return handler(daemon, request, match.slice(1));
+  }
+  if (known) throw new HttpError(405, `method ${request.method} is not allowed on ${pathname}`);
+  throw new HttpError(404, `no such endpoint: ${pathname}`);
+}
+
+/** Maps an error to its HTTP answer; only a bug gives a 500. */
 function failure(error: unknown): Response {
   if (error instanceof HttpError) {
-    return json(error.status, { error: error.message, field: error.field ?? null });
+    return json(error.status, { error: error.message, field: error.field });
   }
   if (error instanceof ConfigError) return json(422, { error: error.message, field: error.field });
   if (error instanceof UsageError) {
@@ -83,6 +197,12 @@ function failure(error: unknown): Response {
   return json(500, { error: message, field: null });
 }
 
+/** Who may use the socket besides root. */
+export interface SocketAccess {
+  /** Group allowed to use the socket (mode 0660); root only (0600) when absent. */
+  gid?: number;
+}
+
 /**
  * Serves the control API on `path` until `signal` aborts. A stale socket file
  * is replaced; a live one (another daemon) is an error.
@@ -92,27 +212,36 @@ export async function serveApi(
   daemon: Daemon,
   path: string,
   signal: AbortSignal,
+  access: SocketAccess = {},
 ): Promise<Deno.HttpServer> {
   await Deno.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path } });
   try {
-    const client = Deno.createHttpClient({ proxy: { transport: "unix", path } });
-    try {
-      await fetch("http://dsr/v1/status", { client, signal: AbortSignal.timeout(1000) }).then((r) =>
-        r.body?.cancel()
-      );
-      throw new RuntimeError(`another dsr daemon is running on socket ${path}`);
-    } finally {
-      client.close();
-    }
+    const r = await fetch("http://dsr/v1/status", { client, signal: AbortSignal.timeout(1000) });
+    await r.body?.cancel();
+    throw new RuntimeError(`another dsr daemon is running on socket ${path}`);
   } catch (error) {
     if (error instanceof RuntimeError) throw error;
     await Deno.remove(path).catch(() => {});
+  } finally {
+    client.close();
   }
   const server = Deno.serve(
     { path, signal, onListen() {} },
-    (request) => route(daemon, request).catch(failure),
+    async (request) => {
+      try {
+        return await route(daemon, request);
+      } catch (error) {
+        return failure(error);
+      }
+    },
   );
-  // Deno creates the socket 0755; only root may drive the balancer.
-  await Deno.chmod(path, 0o600);
+  // Deno creates the socket 0755: only root (and the named group) may drive the balancer.
+  if (access.gid !== undefined) {
+    await Deno.chown(path, 0, access.gid);
+    await Deno.chmod(path, 0o660);
+  } else {
+    await Deno.chmod(path, 0o600);
+  }
   return server;
 }

@@ -27,28 +27,56 @@ export const CheckSchema = z.strictObject({
   fall: z.number().int().min(1).max(100).default(3),
 });
 
+const weight = z.number().int().min(0).max(65535);
+const persist = z.number().int().min(0).max(31_536_000);
+const scheduler = z.enum(SCHEDULER_NAMES);
+
 export const RipSchema = z.strictObject({
   ip: ipv4,
-  weight: z.number().int().min(0).max(65535).default(1),
+  weight: weight.default(1),
   drain: z.boolean().default(false),
   check: CheckSchema.nullable().default(null),
 });
 
-export const VipSchema = z.strictObject({
+/** A VIP as `POST /v1/vips` takes it: no real servers. */
+export const NewVipSchema = z.strictObject({
   vip: ipv4,
   port,
   proto: z.enum(["tcp", "udp"]).default("tcp"),
-  scheduler: z.enum(SCHEDULER_NAMES).default("mh"),
-  persist: z.number().int().min(0).max(31_536_000).default(0),
+  scheduler: scheduler.default("mh"),
+  persist: persist.default(0),
   fallback: ipv4.nullable().default(null),
   check: CheckSchema.nullable().default(null),
-  rips: z.array(RipSchema).default([]),
+});
+
+export const VipSchema = NewVipSchema.extend({ rips: z.array(RipSchema).default([]) });
+
+/** The fields `PATCH /v1/vips/…` may change; absent ones stay. */
+export const VipPatchSchema = z.strictObject({
+  scheduler: scheduler.optional(),
+  persist: persist.optional(),
+  fallback: ipv4.nullable().optional(),
+  check: CheckSchema.nullable().optional(),
+});
+
+/** The fields `PATCH …/rips/{ip}` may change; absent ones stay. */
+export const RipPatchSchema = z.strictObject({
+  weight: weight.optional(),
+  drain: z.boolean().optional(),
+  check: CheckSchema.nullable().optional(),
 });
 
 export const TimeoutsSchema = z.strictObject({
   tcp: seconds.default(900),
   tcpfin: seconds.default(120),
   udp: seconds.default(300),
+});
+
+/** The timeouts `PATCH /v1/timeouts` may change. */
+export const TimeoutsPatchSchema = z.strictObject({
+  tcp: seconds.optional(),
+  tcpfin: seconds.optional(),
+  udp: seconds.optional(),
 });
 
 export const ConfigSchema = z.strictObject({

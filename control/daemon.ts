@@ -13,7 +13,7 @@ import { DataplaneHost } from "./dataplane_host.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 import { type IfaceInfo, ifaceInfo, ipForwarding, isAdjacent, localAddresses } from "./netinfo.ts";
 import { disableMergingOffloads, restoreOffloads } from "./offloads.ts";
-import { loadState, saveState } from "./state_file.ts";
+import { loadState, removeStaleTemporaries, saveState, withStateLock } from "./state_file.ts";
 import { buildStatus, type Status } from "./status.ts";
 
 /** How the daemon reports what happens; the CLI decides the format. */
@@ -61,6 +61,7 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<Daemon> {
     const iface = await ifaceInfo(options.iface);
     const config = await loadState(options.statePath);
+    await withStateLock(options.statePath, () => removeStaleTemporaries(options.statePath));
     await refuseLocalVips(config);
     if (await ipForwarding()) {
       options.log(
@@ -109,41 +110,48 @@ export class Daemon {
   }
 
   /**
-   * Validates `next` against this host, saves it, and runs it. Changes are
-   * queued, so concurrent callers never lose one another's update.
-   * @returns the changes applied, one line each.
-   * @throws {UsageError} when a new real server is off the subnet or a VIP is local.
+   * Runs `fn` on the configuration in force, validates the result against
+   * this host, saves it and runs it. Changes go through one queue, so
+   * concurrent callers never lose one another's update; the promise settles
+   * once the data plane runs the new program.
+   * @returns the configuration now in force and the changes, one line each.
+   * @throws {UsageError} from `fn`, or when a new real server is off the subnet or a VIP is local.
    */
-  apply(next: Config): Promise<string[]> {
+  change(fn: (config: Config) => Config): Promise<{ config: Config; changes: string[] }> {
     const run = this.#queue.then(async () => {
       const before = this.#config;
+      const next = fn(before);
       this.#refuseNewOffSubnet(before, next);
       await refuseLocalVips(next);
       const changes = diffConfig(before, next);
-      if (changes.length === 0) return changes;
-      await saveState(this.options.statePath, next);
+      if (changes.length === 0) return { config: before, changes };
+      await withStateLock(this.options.statePath, () => saveState(this.options.statePath, next));
       this.#config = next;
-      this.#publish();
-      return changes;
+      await this.#publishAndWait();
+      return { config: next, changes };
     });
     this.#queue = run.catch(() => {});
     return run;
   }
 
+  /** Replaces the whole configuration (PUT /v1/config, config apply). */
+  apply(next: Config): Promise<string[]> {
+    return this.change(() => next).then((r) => r.changes);
+  }
+
   /** Re-reads the state file (SIGHUP). */
   reload(): Promise<string[]> {
-    return loadState(this.options.statePath).then((config) => {
-      const run = this.#queue.then(async () => {
-        await refuseLocalVips(config);
-        const changes = diffConfig(this.#config, config);
-        this.#config = config;
-        for (const line of this.#offSubnet(config)) this.options.log("warn", line);
-        this.#publish();
-        return changes;
-      });
-      this.#queue = run.catch(() => {});
-      return run;
+    const run = this.#queue.then(async () => {
+      const config = await loadState(this.options.statePath);
+      await refuseLocalVips(config);
+      const changes = diffConfig(this.#config, config);
+      this.#config = config;
+      for (const line of this.#offSubnet(config)) this.options.log("warn", line);
+      await this.#publishAndWait();
+      return changes;
     });
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   /**
@@ -188,6 +196,16 @@ export class Daemon {
     });
     this.#reachable = this.#reachability();
     this.#host.publish(this.#compiled.program);
+  }
+
+  /** Publishes and waits (500 ms at most) until the worker runs the program. */
+  async #publishAndWait(): Promise<void> {
+    this.#publish();
+    const generation = this.#compiled.program.generation;
+    const deadline = Date.now() + 500;
+    while (this.#host.appliedGeneration < generation && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   #watchNeighbors(): void {

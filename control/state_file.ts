@@ -7,7 +7,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { type Config, ConfigError, emptyConfig, normalize, parseConfig } from "./config.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 
@@ -54,6 +54,21 @@ export async function saveState(path: string, config: Config): Promise<void> {
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
     throw new RuntimeError(`cannot write state file ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Removes temporary files a writer killed mid-save left beside the state file. */
+export async function removeStaleTemporaries(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.tmp-`;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && entry.name.startsWith(prefix)) {
+        await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
+      }
+    }
+  } catch {
+    // No directory yet: nothing to clean.
   }
 }
 

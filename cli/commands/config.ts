@@ -6,7 +6,7 @@
 import { ConfigError, parseConfig } from "../../control/config.ts";
 import { RuntimeError, UsageError } from "../../control/errors.ts";
 import { formatConfig } from "../../control/state_file.ts";
-import { changeConfig, type Paths, readConfig } from "../client.ts";
+import { makeChange, type Paths, readConfig } from "../client.ts";
 import { printChanges } from "../print.ts";
 
 /** `dsr config export`. */
@@ -37,5 +37,9 @@ export async function configApply(paths: Paths, file: string): Promise<void> {
     if (error instanceof ConfigError) throw new UsageError(`${file}: ${error.message}`);
     throw error;
   }
-  printChanges(await changeConfig(paths, () => config));
+  const { changes } = await makeChange(paths, {
+    request: { method: "PUT", path: "/v1/config", body: config },
+    offline: () => config,
+  }) as { changes: string[] };
+  printChanges(changes);
 }

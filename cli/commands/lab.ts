@@ -12,10 +12,20 @@ import type { Status } from "../../control/status.ts";
 import { serveLabHttp } from "../../lab/http_server.ts";
 import { selfCommand, spawnDetached } from "../../lab/self.ts";
 import { type Lab, labDescribe, labDown, labUp } from "../../lab/topology.ts";
-import { changeConfig, DaemonClient, type Paths } from "../client.ts";
+import { DaemonClient, makeChange, type Paths, readConfig } from "../client.ts";
+import type { Config } from "../../control/config.ts";
 
 const PREFIX = Deno.env.get("DSR_LAB_PREFIX") ?? "dsr-lab";
 const PORT = 80;
+
+/** A change of several objects at once: the whole document, offline or through the daemon. */
+async function changeWhole(paths: Paths, fn: (config: Config) => Config): Promise<void> {
+  const next = fn(await readConfig(paths));
+  await makeChange(paths, {
+    request: { method: "PUT", path: "/v1/config", body: next },
+    offline: fn,
+  });
+}
 
 async function waitForDaemon(paths: Paths, lab: Lab, ms: number): Promise<Status> {
   const deadline = Date.now() + ms;
@@ -47,7 +57,7 @@ export async function bringUp(paths: Paths, servers: number): Promise<Lab> {
   const lab = await labUp({ prefix: PREFIX, servers });
   try {
     const ref = { vip: lab.vip, port: PORT, proto: "tcp" as const };
-    await changeConfig(paths, (c) => {
+    await changeWhole(paths, (c) => {
       let next = c.vips.some((v) => v.vip === ref.vip && v.port === PORT && v.proto === "tcp")
         ? delVip(c, ref)
         : c;
@@ -101,7 +111,7 @@ export async function labDownCommand(paths: Paths): Promise<void> {
   const lab = await labDescribe(PREFIX).catch(() => null);
   await labDown(PREFIX);
   const vip = lab?.vip ?? "198.18.0.100";
-  await changeConfig(paths, (c) => {
+  await changeWhole(paths, (c) => {
     const ref = { vip, port: PORT, proto: "tcp" as const };
     return c.vips.some((v) => v.vip === vip && v.port === PORT && v.proto === "tcp")
       ? delVip(c, ref)

@@ -3,6 +3,7 @@
  * @module
  */
 
+import type { Rip } from "../../control/config.ts";
 import { addRip, delRip, setRip } from "../../control/config_ops.ts";
 import { UsageError } from "../../control/errors.ts";
 import {
@@ -12,9 +13,8 @@ import {
   parseVipPort,
   refusePortTranslation,
 } from "../../control/parse.ts";
-import { changeConfig, type Paths } from "../client.ts";
-import { checkOf, protoOf, type SharedOpts } from "../options.ts";
-import { printChanges } from "../print.ts";
+import { makeChange, type Paths, readConfig, servicePath } from "../client.ts";
+import { checkOf, hasCheckOptions, protoOf, type SharedOpts } from "../options.ts";
 
 interface RipOpts extends SharedOpts {
   weight?: string;
@@ -30,11 +30,17 @@ export async function ripAdd(
   opts: RipOpts,
 ): Promise<void> {
   const ref = { ...parseVipPort(target), proto: protoOf(opts) };
-  const rip = parseRip(server);
-  refusePortTranslation(ref.port, rip.port);
-  const weight = parseInteger(opts.weight ?? "1", "--weight", 0, 65535);
-  const check = checkOf(opts, null, "tcp");
-  printChanges(await changeConfig(paths, (c) => addRip(c, ref, { ip: rip.ip, weight, check })));
+  const { ip, port } = parseRip(server);
+  refusePortTranslation(ref.port, port);
+  const rip = {
+    ip,
+    weight: parseInteger(opts.weight ?? "1", "--weight", 0, 65535),
+    check: checkOf(opts, null, "tcp"),
+  };
+  await makeChange(paths, {
+    request: { method: "POST", path: `${servicePath(ref)}/rips`, body: rip },
+    offline: (c) => addRip(c, ref, rip),
+  });
 }
 
 /** `dsr rip set VIP:PORT RIP`. */
@@ -49,20 +55,21 @@ export async function ripSet(
   if (opts.drain && opts.enable) {
     throw new UsageError("--drain and --enable contradict each other: give one");
   }
-  const changes: { weight?: number; drain?: boolean } = {};
+  const changes: Partial<Omit<Rip, "ip">> = {};
   if (opts.weight !== undefined) changes.weight = parseInteger(opts.weight, "--weight", 0, 65535);
   if (opts.drain) changes.drain = true;
   if (opts.enable) changes.drain = false;
-  printChanges(
-    await changeConfig(paths, (c) => {
-      const current = c.vips.find((v) =>
-        v.vip === ref.vip && v.port === ref.port && v.proto === ref.proto
-      )
-        ?.rips.find((r) => r.ip === ip);
-      const check = checkOf(opts, current?.check ?? null, "tcp");
-      return setRip(c, ref, ip, { ...changes, check });
-    }),
-  );
+  if (hasCheckOptions(opts)) {
+    const current = (await readConfig(paths)).vips
+      .find((v) => v.vip === ref.vip && v.port === ref.port && v.proto === ref.proto)?.rips.find((
+        r,
+      ) => r.ip === ip);
+    changes.check = checkOf(opts, current?.check ?? null, "tcp");
+  }
+  await makeChange(paths, {
+    request: { method: "PATCH", path: `${servicePath(ref)}/rips/${ip}`, body: changes },
+    offline: (c) => setRip(c, ref, ip, changes),
+  });
 }
 
 /** `dsr rip del VIP:PORT RIP`. */
@@ -74,5 +81,8 @@ export async function ripDel(
 ): Promise<void> {
   const ref = { ...parseVipPort(target), proto: protoOf(opts) };
   const ip = parseIp(server, "real server");
-  printChanges(await changeConfig(paths, (c) => delRip(c, ref, ip)));
+  await makeChange(paths, {
+    request: { method: "DELETE", path: `${servicePath(ref)}/rips/${ip}` },
+    offline: (c) => delRip(c, ref, ip),
+  });
 }

@@ -6,6 +6,7 @@
 
 import { serveApi } from "../../control/api.ts";
 import { Daemon, type Logger } from "../../control/daemon.ts";
+import { UsageError } from "../../control/errors.ts";
 import { parseInteger } from "../../control/parse.ts";
 import type { Paths } from "../client.ts";
 
@@ -23,19 +24,38 @@ function logger(format: string): Logger {
   };
 }
 
+/**
+ * The id of a group named in /etc/group (or given as a number).
+ * @throws {UsageError} when there is no such group.
+ */
+async function groupId(name: string): Promise<number> {
+  if (/^\d+$/.test(name)) return Number(name);
+  const text = await Deno.readTextFile("/etc/group").catch(() => "");
+  const line = text.split("\n").find((l) => l.split(":")[0] === name);
+  if (!line) throw new UsageError(`--socket-group: no group named "${name}" in /etc/group`);
+  return Number(line.split(":")[2]);
+}
+
 /** Runs the balancer; returns the exit status. */
 export async function start(
   paths: Paths,
-  opts: { iface: string; maxFlows: string; metrics?: string; logFormat: string },
+  opts: {
+    iface: string;
+    maxFlows: string;
+    metrics?: string;
+    logFormat: string;
+    socketGroup?: string;
+  },
 ): Promise<number> {
   const maxFlows = parseInteger(opts.maxFlows, "--max-flows", 1024, 100_000_000);
+  const gid = opts.socketGroup === undefined ? undefined : await groupId(opts.socketGroup);
   const log = logger(opts.logFormat);
   if (opts.metrics) log("warn", "--metrics is not implemented yet; no metrics are served");
   const daemon = await Daemon.start({ iface: opts.iface, statePath: paths.state, maxFlows, log });
   const abort = new AbortController();
   let server: Deno.HttpServer;
   try {
-    server = await serveApi(daemon, paths.socket, abort.signal);
+    server = await serveApi(daemon, paths.socket, abort.signal, { gid });
   } catch (error) {
     await daemon.stop();
     throw error;

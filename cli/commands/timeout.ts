@@ -6,8 +6,7 @@
 import { setTimeouts } from "../../control/config_ops.ts";
 import { UsageError } from "../../control/errors.ts";
 import { parseSeconds } from "../../control/parse.ts";
-import { changeConfig, type Paths } from "../client.ts";
-import { printChanges } from "../print.ts";
+import { makeChange, type Paths } from "../client.ts";
 
 /** `dsr timeout set [--tcp S] [--tcpfin S] [--udp S]`. */
 export async function timeoutSet(
@@ -21,5 +20,8 @@ export async function timeoutSet(
   if (Object.keys(changes).length === 0) {
     throw new UsageError("give at least one of --tcp, --tcpfin, --udp");
   }
-  printChanges(await changeConfig(paths, (c) => setTimeouts(c, changes)));
+  await makeChange(paths, {
+    request: { method: "PATCH", path: "/v1/timeouts", body: changes },
+    offline: (c) => setTimeouts(c, changes),
+  });
 }

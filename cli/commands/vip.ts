@@ -6,35 +6,46 @@
 import { defaultCheck, serviceKey } from "../../control/config.ts";
 import { addVip, delVip, setVip } from "../../control/config_ops.ts";
 import { parseIp, parseVipPort } from "../../control/parse.ts";
-import { changeConfig, type Paths, readConfig, requireDaemon } from "../client.ts";
-import { checkOf, protoOf, type SharedOpts, vipFieldsOf } from "../options.ts";
-import { printChanges, printJson, printTable } from "../print.ts";
+import { makeChange, type Paths, readConfig, requireDaemon, servicePath } from "../client.ts";
+import { checkOf, hasCheckOptions, protoOf, type SharedOpts, vipFieldsOf } from "../options.ts";
+import { printJson, printTable } from "../print.ts";
 
 /** `dsr vip add VIP:PORT`. */
 export async function vipAdd(paths: Paths, target: string, opts: SharedOpts): Promise<void> {
   const ref = { ...parseVipPort(target), proto: protoOf(opts) };
-  const fields = vipFieldsOf(opts);
-  const check = checkOf(opts, null, defaultCheck(ref.proto).type);
-  printChanges(await changeConfig(paths, (c) => addVip(c, { ...ref, ...fields, check })));
+  const vip = {
+    ...ref,
+    ...vipFieldsOf(opts),
+    check: checkOf(opts, null, defaultCheck(ref.proto).type),
+  };
+  await makeChange(paths, {
+    request: { method: "POST", path: "/v1/vips", body: vip },
+    offline: (c) => addVip(c, vip),
+  });
 }
 
 /** `dsr vip set VIP:PORT`. */
 export async function vipSet(paths: Paths, target: string, opts: SharedOpts): Promise<void> {
   const ref = { ...parseVipPort(target), proto: protoOf(opts) };
-  const fields = vipFieldsOf(opts);
-  printChanges(
-    await changeConfig(paths, (c) => {
-      const current = c.vips.find((v) => serviceKey(v) === serviceKey(ref));
-      const check = checkOf(opts, current?.check ?? null, defaultCheck(ref.proto).type);
-      return setVip(c, ref, { ...fields, check });
-    }),
-  );
+  const changes: Record<string, unknown> = vipFieldsOf(opts);
+  if (hasCheckOptions(opts)) {
+    // Check options given one by one change only those fields of the check in force.
+    const current = (await readConfig(paths)).vips.find((v) => serviceKey(v) === serviceKey(ref));
+    changes.check = checkOf(opts, current?.check ?? null, defaultCheck(ref.proto).type);
+  }
+  await makeChange(paths, {
+    request: { method: "PATCH", path: servicePath(ref), body: changes },
+    offline: (c) => setVip(c, ref, changes),
+  });
 }
 
 /** `dsr vip del VIP:PORT`. */
 export async function vipDel(paths: Paths, target: string, opts: SharedOpts): Promise<void> {
   const ref = { ...parseVipPort(target), proto: protoOf(opts) };
-  printChanges(await changeConfig(paths, (c) => delVip(c, ref)));
+  await makeChange(paths, {
+    request: { method: "DELETE", path: servicePath(ref) },
+    offline: (c) => delVip(c, ref),
+  });
 }
 
 /** `dsr vip list`. */
@@ -49,7 +60,8 @@ export async function vipList(paths: Paths, opts: { json?: boolean }): Promise<v
       v.persist,
       v.fallback ?? "-",
       v.rips.map((r) => `${r.ip}${r.weight !== 1 ? `*${r.weight}` : ""}${r.drain ? "(drain)" : ""}`)
-        .join(" ") || "-",
+        .join(" ") ||
+      "-",
     ]),
   );
 }
