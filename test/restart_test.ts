@@ -5,51 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { configureLab, DSR, startDaemon, startServers, stopAll, tempPaths } from "./_dsr.ts";
-import { requireRoot, waitFor, withLab } from "./_netns.ts";
+import { configureLab, startDaemon, startServers, stopAll, tempPaths } from "./_dsr.ts";
+import { keepaliveClient } from "./_keepalive.ts";
+import { requireRoot, withLab } from "./_netns.ts";
 
-const CLIENT = new URL("./_keepalive_client.ts", import.meta.url).pathname;
 const CONNECTIONS = 6;
-
-/** Drives `_keepalive_client.ts`: one line in, one answer out. */
-function keepaliveClient(ns: string, vip: string) {
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, DSR[0], "run", "-A", CLIENT, vip, "80", String(CONNECTIONS)],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  const nextLine = () =>
-    waitFor<string | null>("a line from the client", async () => {
-      const nl = buffered.indexOf("\n");
-      if (nl >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        return line;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the client exited");
-      buffered += value;
-      return null;
-    }, 15_000) as Promise<string>;
-  return {
-    connected: nextLine,
-    async ask(i: number): Promise<string> {
-      await writer.write(new TextEncoder().encode(`${i}\n`));
-      return (await nextLine()).slice(String(i).length + 1);
-    },
-    async close() {
-      await writer.close().catch(() => {});
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  };
-}
 
 Deno.test("mh: long-lived TCP connections keep their real server after the balancer is stopped and started", async () => {
   requireRoot();
@@ -60,7 +20,7 @@ Deno.test("mh: long-lived TCP connections keep their real server after the balan
     try {
       await configureLab(paths, lab, "mh");
       processes.push(await startDaemon(paths, lab));
-      client = keepaliveClient(lab.client.ns, lab.vip);
+      client = keepaliveClient(lab.client.ns, lab.vip, 80, CONNECTIONS);
       assert.equal(await client.connected(), "connected");
       const before: string[] = [];
       for (let i = 0; i < CONNECTIONS; i++) before.push(await client.ask(i));
