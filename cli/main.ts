@@ -123,6 +123,41 @@ function buildTree(out: { code: number }) {
       await (await import("./commands/config.ts")).configApply(pathsOf(cmd), opts.file);
     });
 
+  program.command("doctor").description(
+    "check the DR setup from the balancer: ARP, real servers, host",
+  )
+    .option("--json", "print JSON")
+    .action(async (opts, cmd) => {
+      out.code = await (await import("./commands/doctor.ts")).doctor(pathsOf(cmd), opts);
+    });
+
+  const realserver = program.command("realserver").description(
+    "solve the ARP problem on a real server (run it there)",
+  );
+  realserver.command("setup").description(
+    "put VIPs on lo and stop this host answering ARP for them",
+  )
+    .requiredOption("--vip <vip...>", "virtual IP (repeatable)")
+    .option("--os <os>", "linux (run here) or windows (print a PowerShell script)", "linux")
+    .option("--dry-run", "print the commands, change nothing")
+    .option("--remove", "undo an earlier setup")
+    .option("--persist", "also keep the settings across reboots")
+    .action(async (opts, cmd) => {
+      out.code = await (await import("./commands/realserver.ts")).realserverSetup(
+        pathsOf(cmd),
+        opts,
+      );
+    });
+  realserver.command("check").description("verify the VIPs and ARP settings of this real server")
+    .requiredOption("--vip <vip...>", "virtual IP (repeatable)")
+    .option("--json", "print JSON")
+    .action(async (opts, cmd) => {
+      out.code = await (await import("./commands/realserver.ts")).realserverCheck(
+        pathsOf(cmd),
+        opts,
+      );
+    });
+
   const lab = program.command("lab").description(
     "a complete DSR network in namespaces on this host",
   );

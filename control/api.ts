@@ -32,6 +32,7 @@ import {
   setVip,
 } from "./config_ops.ts";
 import type { Daemon } from "./daemon.ts";
+import { runDoctor } from "./doctor.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 import { parseIp, parseProto, parseVipPort } from "./parse.ts";
 
@@ -95,6 +96,10 @@ function withoutRips<T extends { rips: unknown }>(vip: T): Omit<T, "rips"> {
   return rest;
 }
 
+/** A field of the whole document, named as a request about one VIP or RIP names it. */
+const inVip = (path: string) => path.replace(/^vips\[\d+\]\./, "");
+const inRip = (path: string) => path.replace(/^vips\[\d+\]\.rips\[\d+\]\./, "");
+
 type Route = (daemon: Daemon, request: Request, params: string[]) => Promise<Response> | Response;
 
 const ROUTES: [string, RegExp, Route][] = [
@@ -113,10 +118,11 @@ const ROUTES: [string, RegExp, Route][] = [
     d.garp(vip);
     return new Response(null, { status: 204 });
   }],
+  ["GET", /^\/v1\/doctor$/, async (d) => json(200, await runDoctor(d))],
   ["GET", /^\/v1\/vips$/, (d) => json(200, d.config.vips)],
   ["POST", /^\/v1\/vips$/, async (d, r) => {
     const vip = await body(r, NewVipSchema);
-    const { config } = await d.change((c) => addVip(c, vip));
+    const { config } = await d.change((c) => addVip(c, vip), { field: inVip });
     return json(201, withoutRips(findVip(config, vip)));
   }],
   [
@@ -127,7 +133,7 @@ const ROUTES: [string, RegExp, Route][] = [
   ["PATCH", /^\/v1\/vips\/([^/]+)\/(\w+)$/, async (d, r, [addr, proto]) => {
     const ref = serviceRef(addr, proto);
     const changes = await body(r, VipPatchSchema);
-    const { config } = await d.change((c) => setVip(c, ref, changes));
+    const { config } = await d.change((c) => setVip(c, ref, changes), { field: inVip });
     return json(200, withoutRips(findVip(config, ref)));
   }],
   ["DELETE", /^\/v1\/vips\/([^/]+)\/(\w+)$/, async (d, _r, [addr, proto]) => {
@@ -143,7 +149,7 @@ const ROUTES: [string, RegExp, Route][] = [
   ["POST", /^\/v1\/vips\/([^/]+)\/(\w+)\/rips$/, async (d, r, [addr, proto]) => {
     const ref = serviceRef(addr, proto);
     const rip = await body(r, RipSchema);
-    const { config } = await d.change((c) => addRip(c, ref, rip));
+    const { config } = await d.change((c) => addRip(c, ref, rip), { field: inRip });
     return json(201, findVip(config, ref).rips.find((x) => x.ip === rip.ip));
   }],
   ["PATCH", /^\/v1\/vips\/([^/]+)\/(\w+)\/rips\/([^/]+)$/, async (d, r, [addr, proto, ip]) => {
@@ -189,7 +195,7 @@ function failure(error: unknown): Response {
   if (error instanceof ConfigError) return json(422, { error: error.message, field: error.field });
   if (error instanceof UsageError) {
     const status = error.kind === "conflict" ? 409 : error.kind === "missing" ? 404 : 422;
-    return json(status, { error: error.message, field: null });
+    return json(status, { error: error.message, field: error.field });
   }
   const message = error instanceof RuntimeError
     ? error.message

@@ -94,8 +94,9 @@ export type Proto = Vip["proto"];
 
 /** A configuration document that does not validate; `field` is its path. */
 export class ConfigError extends UsageError {
-  constructor(readonly field: string, readonly reason: string) {
-    super(field ? `${field}: ${reason}` : reason);
+  declare readonly field: string;
+  constructor(field: string, readonly reason: string) {
+    super(field ? `${field}: ${reason}` : reason, "invalid", field);
     this.name = "ConfigError";
   }
 }

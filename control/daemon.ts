@@ -5,11 +5,13 @@
  * @module
  */
 
-import { formatNet, parseIpv4 } from "../dataplane/addr.ts";
+import { formatIpv4, formatMac, formatNet, parseIpv4 } from "../dataplane/addr.ts";
 import { type Compiled, Compiler } from "./compile.ts";
-import { type Config, serviceKey } from "./config.ts";
+import { type Config, normalize, serviceKey } from "./config.ts";
 import { diffConfig } from "./config_diff.ts";
 import { DataplaneHost } from "./dataplane_host.ts";
+import { HealthMonitor } from "./health.ts";
+import { realProber } from "./probers.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 import { type IfaceInfo, ifaceInfo, ipForwarding, isAdjacent, localAddresses } from "./netinfo.ts";
 import { disableMergingOffloads, restoreOffloads } from "./offloads.ts";
@@ -45,11 +47,27 @@ export class Daemon {
   #watch: ReturnType<typeof setInterval> | undefined;
   #offloads: string[] = [];
   #failed: (reason: Error) => void = () => {};
+  #health: HealthMonitor;
+  #claimsLogged = new Map<string, number>();
   /** Settles when the data plane dies on its own. */
   readonly failure: Promise<never>;
 
   private constructor(readonly iface: IfaceInfo, readonly options: DaemonOptions) {
     this.#compiler = new Compiler(iface);
+    this.#health = new HealthMonitor({
+      prober: realProber((neighbor, vip, port, ms) => {
+        if (this.#host.shared.neighborSeen[neighbor] === 0) return Promise.resolve("unresolved");
+        return this.#host.probe(neighbor, parseIpv4(vip), port, ms);
+      }),
+      neighbor: (ip) => this.#compiler.neighbor(ip),
+      onTransition: (t) => {
+        this.options.log(
+          t.state === "up" ? "info" : "warn",
+          `real server ${t.ip} of ${t.service} is ${t.state}: ${t.reason}`,
+        );
+        this.#queue = this.#queue.then(() => this.#publish());
+      },
+    });
     this.failure = new Promise<never>((_, reject) => this.#failed = reject);
     this.failure.catch(() => {});
   }
@@ -62,7 +80,8 @@ export class Daemon {
     const iface = await ifaceInfo(options.iface);
     const config = await loadState(options.statePath);
     await withStateLock(options.statePath, () => removeStaleTemporaries(options.statePath));
-    await refuseLocalVips(config);
+    const local = await localVip(config);
+    if (local) throw new RuntimeError(local.message);
     if (await ipForwarding()) {
       options.log(
         "warn",
@@ -70,7 +89,7 @@ export class Daemon {
       );
     }
     const daemon = new Daemon(iface, options);
-    daemon.#config = config;
+    daemon.#config = normalize(config);
     for (const line of daemon.#offSubnet(config)) options.log("warn", line);
     const offloads = await disableMergingOffloads(iface.name);
     if (offloads.warning) options.log("warn", offloads.warning);
@@ -83,7 +102,9 @@ export class Daemon {
     }
     daemon.#host.onFailure = (message) =>
       daemon.#failed(new RuntimeError(`data plane stopped: ${message}`));
+    daemon.#host.onVipClaim((vip, mac) => daemon.#claimed(vip, mac));
     daemon.#publish();
+    daemon.#health.sync(config);
     daemon.#watch = setInterval(() => daemon.#watchNeighbors(), WATCH_MS);
     return daemon;
   }
@@ -106,6 +127,7 @@ export class Daemon {
         isAdjacent(this.iface, ip)
           ? null
           : `not on a subnet of ${this.iface.name}: gets no traffic`,
+      checkResult: (service, ip) => this.#health.result(service, ip),
     });
   }
 
@@ -114,19 +136,30 @@ export class Daemon {
    * this host, saves it and runs it. Changes go through one queue, so
    * concurrent callers never lose one another's update; the promise settles
    * once the data plane runs the new program.
+   * @param options.field maps a refused field's path in the document to the caller's terms
    * @returns the configuration now in force and the changes, one line each.
    * @throws {UsageError} from `fn`, or when a new real server is off the subnet or a VIP is local.
    */
-  change(fn: (config: Config) => Config): Promise<{ config: Config; changes: string[] }> {
+  change(
+    fn: (config: Config) => Config,
+    options: { field?: (path: string) => string } = {},
+  ): Promise<{ config: Config; changes: string[] }> {
     const run = this.#queue.then(async () => {
       const before = this.#config;
-      const next = fn(before);
-      this.#refuseNewOffSubnet(before, next);
-      await refuseLocalVips(next);
+      const next = normalize(fn(before));
+      const refused = this.#newOffSubnet(before, next) ?? await localVip(next);
+      if (refused) {
+        throw new UsageError(
+          refused.message,
+          "invalid",
+          options.field?.(refused.field) ?? refused.field,
+        );
+      }
       const changes = diffConfig(before, next);
       if (changes.length === 0) return { config: before, changes };
       await withStateLock(this.options.statePath, () => saveState(this.options.statePath, next));
       this.#config = next;
+      this.#health.sync(next);
       await this.#publishAndWait();
       return { config: next, changes };
     });
@@ -142,10 +175,12 @@ export class Daemon {
   /** Re-reads the state file (SIGHUP). */
   reload(): Promise<string[]> {
     const run = this.#queue.then(async () => {
-      const config = await loadState(this.options.statePath);
-      await refuseLocalVips(config);
+      const config = normalize(await loadState(this.options.statePath));
+      const local = await localVip(config);
+      if (local) throw new UsageError(local.message, "invalid", local.field);
       const changes = diffConfig(this.#config, config);
       this.#config = config;
+      this.#health.sync(config);
       for (const line of this.#offSubnet(config)) this.options.log("warn", line);
       await this.#publishAndWait();
       return changes;
@@ -168,6 +203,7 @@ export class Daemon {
   /** Stops forwarding and restores the interface. */
   async stop(): Promise<void> {
     clearInterval(this.#watch);
+    this.#health.stop();
     await this.#host.stop();
     await restoreOffloads(this.iface.name, this.#offloads);
   }
@@ -191,7 +227,7 @@ export class Daemon {
   #publish(): void {
     this.#compiled = this.#compiler.compile(this.#config, {
       resolved: (n) => this.#resolved(n),
-      healthy: () => true,
+      healthy: (service, ip) => this.#health.healthy(service, ip),
       adjacent: (ip) => isAdjacent(this.iface, ip),
     });
     this.#reachable = this.#reachability();
@@ -206,6 +242,34 @@ export class Daemon {
     while (this.#host.appliedGeneration < generation && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 2));
     }
+  }
+
+  /** Another host answered ARP for a VIP: the ARP problem on a real server, or a second balancer. */
+  #claimed(vip: number, mac: string): void {
+    const key = `${vip}|${mac}`;
+    const last = this.#claimsLogged.get(key) ?? 0;
+    if (Date.now() - last < 60_000) return;
+    this.#claimsLogged.set(key, Date.now());
+    const ip = formatIpv4(vip);
+    this.options.log(
+      "warn",
+      `host ${mac} answers ARP for VIP ${ip}: clients may bypass the balancer (run dsr doctor; on a real server: dsr realserver setup --vip ${ip})`,
+    );
+  }
+
+  /** The data plane, for `dsr doctor`'s who-has and DR-path probes. */
+  get dataplane(): DataplaneHost {
+    return this.#host;
+  }
+
+  /** The neighbour slot of an address and its MAC when the balancer has resolved it. */
+  neighbor(ip: string): { slot: number; mac: string | null } {
+    const slot = this.#compiler.neighbor(ip);
+    const shared = this.#host.shared;
+    return {
+      slot,
+      mac: shared.neighborSeen[slot] > 0 ? formatMac(shared.neighborMacs, slot * 8) : null,
+    };
   }
 
   #watchNeighbors(): void {
@@ -227,32 +291,45 @@ export class Daemon {
     return `is not on ${nets} of ${this.iface.name}`;
   }
 
-  #refuseNewOffSubnet(before: Config, next: Config): void {
+  /** The first real server of `next` that is new and not on a connected subnet. */
+  #newOffSubnet(before: Config, next: Config): Refusal | null {
     const known = new Set(before.vips.flatMap((v) => [...v.rips.map((r) => r.ip), v.fallback]));
-    for (const vip of next.vips) {
-      for (const ip of [...vip.rips.map((r) => r.ip), ...(vip.fallback ? [vip.fallback] : [])]) {
+    for (const [i, vip] of next.vips.entries()) {
+      const servers = vip.rips.map((r, j) => [r.ip, `vips[${i}].rips[${j}].ip`]);
+      if (vip.fallback) servers.push([vip.fallback, `vips[${i}].fallback`]);
+      for (const [ip, field] of servers) {
         if (!known.has(ip) && !isAdjacent(this.iface, ip)) {
-          throw new UsageError(`cannot add real server ${ip}: it ${this.#notAdjacent()}`);
+          return { message: `cannot add real server ${ip}: it ${this.#notAdjacent()}`, field };
         }
       }
     }
+    return null;
   }
+}
+
+/** Why a configuration cannot run here, and the field to blame. */
+interface Refusal {
+  message: string;
+  field: string;
 }
 
 /**
  * The host kernel must not own a VIP: it would answer for it and reset
- * connections meant for the real servers.
- * @throws {RuntimeError} naming the first VIP found on a local interface.
+ * connections meant for the real servers. Returns the first VIP found on a
+ * local interface, or null.
  */
-async function refuseLocalVips(config: Config): Promise<void> {
+async function localVip(config: Config): Promise<Refusal | null> {
   const local = await localAddresses();
-  for (const vip of config.vips) {
+  for (const [i, vip] of config.vips.entries()) {
     const owner = local.find((a) => a.ip === vip.vip);
     if (owner) {
-      throw new RuntimeError(
-        `VIP ${vip.vip} is configured on interface ${owner.iface} of this host; the kernel would reset ` +
+      return {
+        message:
+          `VIP ${vip.vip} is configured on interface ${owner.iface} of this host; the kernel would reset ` +
           `connections to it: remove it (ip addr del ${vip.vip}/32 dev ${owner.iface})`,
-      );
+        field: `vips[${i}].vip`,
+      };
     }
   }
+  return null;
 }

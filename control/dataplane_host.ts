@@ -17,12 +17,22 @@ import {
 import type { WorkerInit, WorkerReport } from "../dataplane/worker.ts";
 import { RuntimeError } from "./errors.ts";
 
+/** What a DR-path probe saw. */
+export type ProbeResult = "syn-ack" | "rst" | "timeout";
+
+const PROBE_PORT_BASE = 61_000;
+const PROBE_PORTS = 1_000;
+
 /** A running data plane. */
 export class DataplaneHost {
   readonly shared: SharedTables = createSharedTables();
   #worker: Worker | null = null;
   #seq = 0;
   #stopped: Promise<void> | null = null;
+  #probes = new Map<number, (answer: ProbeResult) => void>();
+  #claims = new Set<(vip: number, mac: string) => void>();
+  #probeId = 0;
+  #probePort = 0;
   /** Called when the worker dies on its own (libpcap error). */
   onFailure: (message: string) => void = () => {};
 
@@ -42,13 +52,18 @@ export class DataplaneHost {
     let ready = false;
     worker.onmessage = (event: MessageEvent<WorkerReport>) => {
       const report = event.data;
-      if (!ready) {
+      if (report.type === "probe") {
+        this.#probes.get(report.id)?.(report.answer);
+      } else if (report.type === "vip-claim") {
+        for (const listener of this.#claims) listener(report.vip, report.mac);
+      } else if (!ready) {
         ready = report.type === "ready";
         settle(report);
-      } else if (report.type === "error") {
-        this.onFailure(report.message);
+        if (!ready) stopped();
+      } else {
+        if (report.type === "error") this.onFailure(report.message);
+        stopped();
       }
-      if (report.type !== "ready") stopped();
     };
     worker.onerror = (event) => {
       event.preventDefault();
@@ -85,6 +100,52 @@ export class DataplaneHost {
   /** Sends a gratuitous ARP for `vip` now. */
   garp(vip: number): void {
     this.#post({ type: "garp", vip });
+  }
+
+  /**
+   * Sends a DR-path probe to `vip:port` framed to neighbour `neighbor`'s MAC
+   * and resolves with the answer, or "timeout" after `timeoutMs`.
+   */
+  probe(neighbor: number, vip: number, port: number, timeoutMs: number): Promise<ProbeResult> {
+    const id = ++this.#probeId;
+    // Source ports from a block of our own; the kernel resets the SYN-ACK as it owns no such socket.
+    const srcPort = PROBE_PORT_BASE + (this.#probePort++ % PROBE_PORTS);
+    const seq = crypto.getRandomValues(new Uint32Array(1))[0];
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#probes.delete(id);
+        this.#post({ type: "probe-cancel", srcPort });
+        resolve("timeout");
+      }, timeoutMs);
+      this.#probes.set(id, (answer) => {
+        clearTimeout(timer);
+        this.#probes.delete(id);
+        resolve(answer);
+      });
+      this.#post({ type: "probe", id, neighbor, vip, port, srcPort, seq });
+    });
+  }
+
+  /** Asks "who-has vip" and collects, for `windowMs`, the MACs of every other host that answers. */
+  async whoHas(vip: number, windowMs: number): Promise<string[]> {
+    const macs = new Set<string>();
+    const listener = (claimed: number, mac: string) => {
+      if (claimed === vip) macs.add(mac);
+    };
+    this.#claims.add(listener);
+    try {
+      this.#post({ type: "whohas", vip });
+      await new Promise((r) => setTimeout(r, windowMs));
+    } finally {
+      this.#claims.delete(listener);
+    }
+    return [...macs];
+  }
+
+  /** Calls `listener` whenever another host claims a VIP in ARP; returns a function that stops it. */
+  onVipClaim(listener: (vip: number, mac: string) => void): () => void {
+    this.#claims.add(listener);
+    return () => this.#claims.delete(listener);
   }
 
   /** Generation of the program the worker runs. */

@@ -13,7 +13,15 @@ export type UsageKind = "invalid" | "conflict" | "missing";
 /** The user asked for something wrong. */
 export class UsageError extends Error {
   readonly exitCode = 2;
-  constructor(message: string, readonly kind: UsageKind = "invalid") {
+  /**
+   * @param kind which HTTP status it maps to on the socket API
+   * @param field the offending field's path, when one is to blame
+   */
+  constructor(
+    message: string,
+    readonly kind: UsageKind = "invalid",
+    readonly field: string | null = null,
+  ) {
     super(message);
     this.name = "UsageError";
   }

@@ -86,6 +86,25 @@ export interface StatusInput {
   shared: SharedTables;
   /** Extra text for a real server's check column (e.g. "not on 198.18.0.0/24 of eth0"). */
   ripError(service: string, ip: string): string | null;
+  /** The last health check result of a real server, or null. */
+  checkResult(
+    service: string,
+    ip: string,
+  ): { ok: boolean; latencyMs: number; at: string; error: string | null } | null;
+}
+
+function checkStatus(
+  type: string,
+  result: ReturnType<StatusInput["checkResult"]>,
+  problem: string | null,
+): RipStatus["check"] {
+  return {
+    type,
+    ok: result?.ok ?? null,
+    latencyMs: result?.latencyMs ?? null,
+    at: result?.at ?? null,
+    error: problem ?? result?.error ?? null,
+  };
 }
 
 /** Builds the status document now. */
@@ -140,13 +159,11 @@ export function buildStatus(input: StatusInput): Status {
             connections: id < 0 ? 0 : b[id * B_STRIDE + B_CONNECTIONS],
             packets: id < 0 ? 0 : b[id * B_STRIDE + B_PACKETS],
             bytes: id < 0 ? 0 : b[id * B_STRIDE + B_BYTES],
-            check: {
-              type: (rip.check ?? check).type,
-              ok: null,
-              latencyMs: null,
-              at: null,
-              error: input.ripError(key, rip.ip),
-            },
+            check: checkStatus(
+              (rip.check ?? check).type,
+              input.checkResult(key, rip.ip),
+              input.ripError(key, rip.ip),
+            ),
           };
         }),
       };

@@ -14,8 +14,10 @@ import {
   FLOW_UDP,
   FlowTable,
 } from "./flow_table.ts";
+import { PendingProbes, type ProbeAnswer } from "./dr_probe.ts";
 import { FragmentTable } from "./fragment_table.ts";
 import { rewriteMacs, writeArpReply, writeIcmpEchoReply } from "./frames.ts";
+import { formatMac } from "./addr.ts";
 import { hashAddr, hashFlow } from "./hash.ts";
 import {
   KIND_ARP,
@@ -78,6 +80,12 @@ export class Forwarder {
   readonly fragments = new FragmentTable();
   /** Length of the frame written into tx by the last VERDICT_REPLY. */
   replyLength = 0;
+  /** DR-path probes sent and waiting for their SYN-ACK. */
+  readonly probes = new PendingProbes();
+  /** Probe answers seen since the loop last took them. */
+  probeAnswers: { id: number; answer: ProbeAnswer }[] = [];
+  /** Other hosts seen claiming a VIP in ARP (the ARP problem, or a second balancer). */
+  vipClaims: { vip: number; mac: string }[] = [];
   #program: Program | null = null;
   #index = new ServiceIndex();
   #neighborSlot = new Map<number, number>();
@@ -151,7 +159,12 @@ export class Forwarder {
     if (program === null) return VERDICT_IGNORE;
     if (kind === KIND_ARP) return this.#arp(frame, tx, program);
     if (kind !== KIND_IPV4) return VERDICT_IGNORE;
-    if (!this.#index.hasVip(v.dstIp)) return VERDICT_IGNORE;
+    if (!this.#index.hasVip(v.dstIp)) {
+      if (v.dstIp === program.ip && v.protocol === PROTO_TCP && v.hasPorts && this.probes.waiting) {
+        this.#probeAnswer(frame);
+      }
+      return VERDICT_IGNORE;
+    }
 
     if (v.protocol === PROTO_ICMP && v.icmpType === 8 && !v.isFragment) {
       this.replyLength = writeIcmpEchoReply(tx, frame, v, program.mac);
@@ -230,8 +243,20 @@ export class Forwarder {
     this.#evictedSeen = evicted;
   }
 
+  #probeAnswer(frame: Uint8Array): void {
+    const v = this.view;
+    const at = v.l4Offset + 8;
+    const ack =
+      ((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]) >>> 0;
+    const hit = this.probes.match(v.srcIp, v.srcPort, v.dstPort, v.tcpFlags, ack);
+    if (hit) this.probeAnswers.push(hit);
+  }
+
   #arp(frame: Uint8Array, tx: Uint8Array, program: Program): number {
     const v = this.view;
+    if (this.#index.hasVip(v.arpSenderIp) && !sameMac(frame, 22, program.mac)) {
+      this.vipClaims.push({ vip: v.arpSenderIp, mac: formatMac(frame, 22) });
+    }
     const slot = this.#neighborSlot.get(v.arpSenderIp);
     if (slot !== undefined && v.arpSenderIp !== 0) {
       // Learn from requests and replies alike: both carry the sender's MAC.
@@ -337,6 +362,11 @@ export function nextTcpState(state: number, flags: number): number {
   }
   if (state === FLOW_SYN && (flags & TCP_ACK)) return FLOW_ESTABLISHED;
   return state;
+}
+
+function sameMac(frame: Uint8Array, at: number, mac: Uint8Array): boolean {
+  for (let i = 0; i < 6; i++) if (frame[at + i] !== mac[i]) return false;
+  return true;
 }
 
 /** Backend ids that may take new flows (weight > 0 in some service). */

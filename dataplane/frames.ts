@@ -17,9 +17,9 @@ import {
   type PacketView,
   PROTO_ICMP,
 } from "./packet.ts";
+import { copyMac, fillMac, MIN_FRAME_LENGTH, pad, put16, put32 } from "./_bytes.ts";
 
-/** Shortest Ethernet frame without FCS; shorter frames are padded to it. */
-export const MIN_FRAME_LENGTH = 60;
+export { MIN_FRAME_LENGTH } from "./_bytes.ts";
 
 const ARP_OP_REQUEST = 1;
 const ARP_OP_REPLY = 2;
@@ -27,31 +27,6 @@ const ICMP_ECHO_REPLY = 0;
 const ICMP_ECHO_REQUEST = 8;
 const REPLY_TTL = 64;
 const IP_HEADER_LENGTH = 20;
-
-function copyMac(out: Uint8Array, at: number, mac: Uint8Array, from: number): void {
-  for (let i = 0; i < 6; i++) out[at + i] = mac[from + i];
-}
-
-function fillMac(out: Uint8Array, at: number, byte: number): void {
-  for (let i = 0; i < 6; i++) out[at + i] = byte;
-}
-
-function put16(out: Uint8Array, at: number, value: number): void {
-  out[at] = value >>> 8;
-  out[at + 1] = value;
-}
-
-function put32(out: Uint8Array, at: number, value: number): void {
-  out[at] = value >>> 24;
-  out[at + 1] = value >>> 16;
-  out[at + 2] = value >>> 8;
-  out[at + 3] = value;
-}
-
-function pad(out: Uint8Array, end: number): number {
-  for (let i = end; i < MIN_FRAME_LENGTH; i++) out[i] = 0;
-  return end > MIN_FRAME_LENGTH ? end : MIN_FRAME_LENGTH;
-}
 
 /** Ethernet/IPv4 ARP body from offset 14; the sender hardware address is left to the caller. */
 function writeArpHeader(out: Uint8Array, op: number, senderIp: number, targetIp: number): number {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { writeTcpSyn } from "./dr_probe.ts";
 import { writeArpRequest, writeGarp } from "./frames.ts";
 import { Forwarder, VERDICT_FORWARD, VERDICT_REPLY } from "./forwarder.ts";
 import type { PacketIo } from "./packet_io.ts";
@@ -33,7 +34,27 @@ const ARP_EVERY_MS = 1_000;
 const ARP_REFRESH_MS = 15_000;
 
 /** A command from the control thread besides a program. */
-export type LoopCommand = { type: "garp"; vip: number };
+export type LoopCommand =
+  | { type: "garp"; vip: number }
+  /** Asks "who-has vip"; every other host that answers shows up as a claim. */
+  | { type: "whohas"; vip: number }
+  /** Sends a DR-path probe SYN to vip:port framed to a neighbour's MAC. */
+  | {
+    type: "probe";
+    id: number;
+    neighbor: number;
+    vip: number;
+    port: number;
+    srcPort: number;
+    seq: number;
+  }
+  /** Gives up on a probe that timed out. */
+  | { type: "probe-cancel"; srcPort: number };
+
+/** What the loop reports to the control thread. */
+export type LoopReport =
+  | { type: "probe"; id: number; answer: "syn-ack" | "rst" }
+  | { type: "vip-claim"; vip: number; mac: string };
 
 /** What the control thread posts; `seq` is then stored in the mailbox's M_POSTED word. */
 export interface LoopMessage {
@@ -44,6 +65,8 @@ export interface LoopMessage {
 /** Options of a {@link ForwardingLoop}. */
 export interface LoopOptions {
   maxFlows?: number;
+  /** Receives probe answers and VIP claims; default drops them. */
+  report?: (report: LoopReport) => void;
   /** Clock in ms; injected by tests. Default `Date.now`. */
   clock?: () => number;
 }
@@ -57,11 +80,13 @@ export class ForwardingLoop {
   #lastTick = 0;
   #lastArp = 0;
   #expireBudget: number;
+  #report: (report: LoopReport) => void;
 
   constructor(readonly io: PacketIo, readonly shared: SharedTables, options: LoopOptions = {}) {
     const maxFlows = options.maxFlows ?? 1_000_000;
     this.forwarder = new Forwarder(shared, { maxFlows });
     this.#clock = options.clock ?? Date.now;
+    this.#report = options.report ?? (() => {});
     // Visit the whole table (about 2 slots per flow) twice a second.
     this.#expireBudget = Math.ceil((maxFlows * 2 * TICK_MS) / 500);
   }
@@ -77,7 +102,7 @@ export class ForwardingLoop {
     const pending = this.#pending;
     this.#pending = [];
     for (const message of pending) {
-      if ("type" in message) this.#garp(message.vip);
+      if ("type" in message) this.#command(message);
       else this.#load(message);
     }
   }
@@ -90,11 +115,35 @@ export class ForwardingLoop {
     Atomics.store(this.shared.mailbox, M_APPLIED, program.generation);
   }
 
+  #command(c: LoopCommand): void {
+    const program = this.forwarder.program;
+    if (c.type === "garp") this.#garp(c.vip);
+    else if (c.type === "probe-cancel") this.forwarder.probes.drop(c.srcPort);
+    else if (program && c.type === "whohas") {
+      this.#send(writeArpRequest(this.io.tx, program.mac, program.ip, c.vip));
+    } else if (program && c.type === "probe") {
+      const n = c.neighbor * 8;
+      this.forwarder.probes.add(c.id, c.vip, c.port, c.srcPort, c.seq);
+      this.#send(writeTcpSyn(this.io.tx, {
+        srcMac: program.mac,
+        dstMac: this.shared.neighborMacs.subarray(n, n + 6),
+        srcIp: program.ip,
+        dstIp: c.vip,
+        srcPort: c.srcPort,
+        dstPort: c.port,
+        seq: c.seq,
+      }));
+    }
+  }
+
+  #send(len: number): void {
+    if (!this.io.send(this.io.tx, len)) this.shared.global[G_DROP_SEND]++;
+  }
+
   #garp(vip: number): void {
     const program = this.forwarder.program;
     if (!program) return;
-    const len = writeGarp(this.io.tx, program.mac, vip);
-    if (!this.io.send(this.io.tx, len)) this.shared.global[G_DROP_SEND]++;
+    this.#send(writeGarp(this.io.tx, program.mac, vip));
   }
 
   /** Handles up to one batch of frames; returns how many were read, -1 once the I/O closed. */
@@ -121,7 +170,16 @@ export class ForwardingLoop {
       }
     }
     if (now - this.#lastTick >= TICK_MS) this.tick(now);
+    if (fwd.probeAnswers.length > 0 || fwd.vipClaims.length > 0) this.#flushReports();
     return n;
+  }
+
+  #flushReports(): void {
+    const fwd = this.forwarder;
+    for (const a of fwd.probeAnswers) this.#report({ type: "probe", ...a });
+    for (const c of fwd.vipClaims) this.#report({ type: "vip-claim", ...c });
+    fwd.probeAnswers = [];
+    fwd.vipClaims = [];
   }
 
   /** Periodic work: expiry, gauges, neighbour resolution. */
@@ -144,8 +202,7 @@ export class ForwardingLoop {
     const ips = program.neighborIps;
     for (let slot = 0; slot < ips.length; slot++) {
       if (ips[slot] === 0 || wallNow - seen[slot] < ARP_REFRESH_MS) continue;
-      const len = writeArpRequest(this.io.tx, program.mac, program.ip, ips[slot]);
-      this.io.send(this.io.tx, len);
+      this.#send(writeArpRequest(this.io.tx, program.mac, program.ip, ips[slot]));
     }
   }
 

@@ -128,10 +128,14 @@ export interface Program {
   garp: number[];
 }
 
-/** Builds the BPF filter that lets through only what the data plane handles. */
-export function captureFilter(program: Pick<Program, "services">): string {
-  const vips = [...new Set(program.services.map((s) => s.vip))];
+/**
+ * Builds the BPF filter that lets through only what the data plane handles:
+ * ARP, IPv4 to a VIP, and TCP from a VIP to the balancer (DR-path probe answers).
+ */
+export function captureFilter(program: Pick<Program, "services" | "ip">): string {
+  const vips = [...new Set(program.services.map((s) => s.vip))].map(formatIpv4);
   if (vips.length === 0) return "arp";
-  const hosts = vips.map((v) => `dst host ${formatIpv4(v)}`);
-  return `arp or (ip and (${hosts.join(" or ")}))`;
+  const to = vips.map((v) => `dst host ${v}`).join(" or ");
+  const from = vips.map((v) => `src host ${v}`).join(" or ");
+  return `arp or (ip and (${to})) or (tcp and dst host ${formatIpv4(program.ip)} and (${from}))`;
 }

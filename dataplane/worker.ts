@@ -6,7 +6,7 @@
  */
 
 import { PcapPacketIo } from "../ffi/pcap_io.ts";
-import { ForwardingLoop, type LoopMessage } from "./loop.ts";
+import { ForwardingLoop, type LoopMessage, type LoopReport } from "./loop.ts";
 import type { SharedTables } from "./tables.ts";
 
 /** The first message the control thread sends. */
@@ -19,6 +19,7 @@ export interface WorkerInit {
 
 /** What the worker reports back. */
 export type WorkerReport =
+  | LoopReport
   | { type: "ready" }
   | { type: "error"; message: string }
   | { type: "stopped" };
@@ -48,7 +49,10 @@ function start(init: WorkerInit): void {
     scope.postMessage({ type: "error", message: (error as Error).message });
     return;
   }
-  loop = new ForwardingLoop(io, init.shared, { maxFlows: init.maxFlows });
+  loop = new ForwardingLoop(io, init.shared, {
+    maxFlows: init.maxFlows,
+    report: (report) => scope.postMessage(report),
+  });
   scope.postMessage({ type: "ready" });
   loop.run().then(
     () => {

@@ -134,6 +134,9 @@ Deno.test("dsr -h and every command's -h print help and exit 0", async () => {
         ["timeout", "set"],
         ["config", "apply"],
         ["lab", "up"],
+        ["doctor"],
+        ["realserver", "setup"],
+        ["realserver", "check"],
         ["completions"],
       ]
     ) {

@@ -93,6 +93,7 @@ Deno.test("kill -9 of the daemon during a loop of changes, 20 rounds: the state 
                 client,
                 method: "POST",
                 body: JSON.stringify({ ip }),
+                signal: AbortSignal.timeout(1000),
               }).catch(() => null);
               await add?.body?.cancel();
               if (seq % 3 === 0) {
