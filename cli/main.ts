@@ -34,7 +34,7 @@ function buildTree(out: { code: number }) {
   program.command("start").description("run the balancer on an interface (foreground)")
     .requiredOption("--iface <iface>", "interface facing clients and real servers")
     .option("--max-flows <n>", "flow table bound", "1000000")
-    .option("--metrics <addr:port>", "serve Prometheus metrics (not yet implemented)")
+    .option("--metrics <addr:port>", "serve Prometheus metrics at http://ADDR:PORT/metrics")
     .option(
       "--socket-group <group>",
       "group allowed to use the control socket (mode 0660); default root only",

@@ -18,8 +18,7 @@ import { disableMergingOffloads, restoreOffloads } from "./offloads.ts";
 import { loadState, removeStaleTemporaries, saveState, withStateLock } from "./state_file.ts";
 import { buildStatus, type Status } from "./status.ts";
 
-/** How the daemon reports what happens; the CLI decides the format. */
-export type Logger = (level: "info" | "warn" | "error", message: string) => void;
+import type { Logger } from "./log.ts";
 
 /** Options of {@link Daemon.start}. */
 export interface DaemonOptions {
@@ -27,6 +26,8 @@ export interface DaemonOptions {
   statePath: string;
   maxFlows: number;
   log: Logger;
+  /** Receives every health check's latency (for metrics). */
+  onCheck?: (service: string, ip: string, type: string, latencyMs: number) => void;
 }
 
 const WATCH_MS = 200;
@@ -60,10 +61,13 @@ export class Daemon {
         return this.#host.probe(neighbor, parseIpv4(vip), port, ms);
       }),
       neighbor: (ip) => this.#compiler.neighbor(ip),
+      onResult: (service, ip, type, result) =>
+        this.options.onCheck?.(service, ip, type, result.latencyMs),
       onTransition: (t) => {
         this.options.log(
           t.state === "up" ? "info" : "warn",
           `real server ${t.ip} of ${t.service} is ${t.state}: ${t.reason}`,
+          { event: "health", service: t.service, rip: t.ip, state: t.state, reason: t.reason },
         );
         this.#queue = this.#queue.then(() => this.#publish());
       },

@@ -44,6 +44,8 @@ export interface HealthOptions {
   neighbor: (ip: string) => number;
   /** Called on every up/down transition. */
   onTransition: (t: Transition) => void;
+  /** Called with every check's result (for the latency histogram). */
+  onResult?: (service: string, ip: string, type: string, result: CheckResult) => void;
 }
 
 /** The checks of every real server (and fallback) of a configuration. */
@@ -135,6 +137,7 @@ export class HealthMonitor {
     if (t.stopped) return;
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
     t.result = { ok: error === null, latencyMs, at: new Date().toISOString(), error };
+    this.options.onResult?.(t.service, t.ip, t.check.type, t.result);
     const changed = t.health.record(error === null);
     if (changed) {
       const reason = error ?? `${t.check.type} check passed ${t.check.rise} times`;

@@ -78,3 +78,15 @@ export function parseSeconds(text: string, what: string): number {
   }
   return n;
 }
+
+/** `198.18.0.10:9100` or `:9100` (every address) → where to listen. */
+export function parseListen(text: string, what: string): { hostname: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || (m[1] !== "" && !isIpv4(m[1])) || port < 1 || port > 65535) {
+    throw new UsageError(
+      `invalid ${what} "${text}": expected ADDR:PORT like 198.18.0.10:9100, or :9100`,
+    );
+  }
+  return { hostname: m[1] || "0.0.0.0", port };
+}

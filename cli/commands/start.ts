@@ -5,24 +5,12 @@
  */
 
 import { serveApi } from "../../control/api.ts";
-import { Daemon, type Logger } from "../../control/daemon.ts";
+import { Daemon } from "../../control/daemon.ts";
+import { type LogFormat, setupLogging } from "../../control/log.ts";
 import { UsageError } from "../../control/errors.ts";
-import { parseInteger } from "../../control/parse.ts";
+import { Metrics, serveMetrics } from "../../control/metrics.ts";
+import { parseInteger, parseListen } from "../../control/parse.ts";
 import type { Paths } from "../client.ts";
-
-function logger(format: string): Logger {
-  return (level, message) => {
-    if (format === "json") {
-      console.error(JSON.stringify({ time: new Date().toISOString(), level, message }));
-    } else {
-      console.error(
-        level === "info"
-          ? `dsr: ${message}`
-          : `dsr: ${level === "warn" ? "warning" : level}: ${message}`,
-      );
-    }
-  };
-}
 
 /**
  * The id of a group named in /etc/group (or given as a number).
@@ -49,13 +37,25 @@ export async function start(
 ): Promise<number> {
   const maxFlows = parseInteger(opts.maxFlows, "--max-flows", 1024, 100_000_000);
   const gid = opts.socketGroup === undefined ? undefined : await groupId(opts.socketGroup);
-  const log = logger(opts.logFormat);
-  if (opts.metrics) log("warn", "--metrics is not implemented yet; no metrics are served");
-  const daemon = await Daemon.start({ iface: opts.iface, statePath: paths.state, maxFlows, log });
+  const log = await setupLogging(opts.logFormat as LogFormat);
+  const listen = opts.metrics === undefined ? null : parseListen(opts.metrics, "--metrics");
+  let metrics: Metrics | null = null;
+  const daemon = await Daemon.start({
+    iface: opts.iface,
+    statePath: paths.state,
+    maxFlows,
+    log,
+    onCheck: (service, ip, type, ms) => metrics?.observeCheck(service, ip, type, ms),
+  });
   const abort = new AbortController();
   let server: Deno.HttpServer;
   try {
     server = await serveApi(daemon, paths.socket, abort.signal, { gid });
+    if (listen) {
+      metrics = new Metrics(() => daemon.status());
+      serveMetrics(metrics, listen, abort.signal);
+      log("info", `metrics on http://${listen.hostname}:${listen.port}/metrics`);
+    }
   } catch (error) {
     await daemon.stop();
     throw error;
