@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in libpcap0.8 iproute2 ethtool tcpdump curl procps util-linux netsniff-ng iputils-ping; do
+for p in libpcap0.8 libpcap-dev gcc iproute2 ethtool tcpdump curl procps util-linux netsniff-ng iputils-ping tmux; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
