@@ -156,7 +156,10 @@ export class ForwardingLoop {
     for (; n < BATCH; n++) {
       const len = io.next();
       if (len <= 0) {
-        if (len < 0) return -1;
+        if (len < 0) {
+          io.flush();
+          return -1;
+        }
         break;
       }
       g[G_RX]++;
@@ -168,6 +171,11 @@ export class ForwardingLoop {
         if (io.send(io.tx, fwd.replyLength)) g[G_TX]++;
         else g[G_DROP_SEND]++;
       }
+    }
+    const failed = io.flush();
+    if (failed > 0) {
+      g[G_TX] -= failed;
+      g[G_DROP_SEND] += failed;
     }
     if (now - this.#lastTick >= TICK_MS) this.tick(now);
     if (fwd.probeAnswers.length > 0 || fwd.vipClaims.length > 0) this.#flushReports();

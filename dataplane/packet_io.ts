@@ -7,14 +7,19 @@
 
 /** Where the forwarding loop reads and writes frames. */
 export interface PacketIo {
-  /** The buffer `next` fills; its contents are valid until the next call. */
+  /** The buffer the last `next` filled (it may change from frame to frame). */
   readonly rx: Uint8Array;
   /** A scratch buffer for frames the data plane builds (ARP, ICMP replies). */
   readonly tx: Uint8Array;
   /** Copies the next waiting frame into `rx` and returns its length; 0 when none waits, -1 once closed. */
   next(): number;
-  /** Sends `len` bytes of `frame` (`rx` or `tx`) out of the interface; false when the send failed. */
+  /**
+   * Sends `len` bytes of `frame` (`rx` or `tx`) out of the interface; false
+   * when the send failed. A sent `rx` may wait in a batch until `flush`.
+   */
   send(frame: Uint8Array, len: number): boolean;
+  /** Sends whatever waits in the batch; returns how many of those frames failed. */
+  flush(): number;
   /** Blocks the calling thread until a frame may be waiting or `ms` passes. */
   wait(ms: number): void;
   /** Restricts capture to frames matching a BPF expression. */
@@ -50,6 +55,10 @@ export class MemoryPacketIo implements PacketIo {
   send(frame: Uint8Array, len: number): boolean {
     this.sent.push(frame.slice(0, len));
     return true;
+  }
+
+  flush(): number {
+    return 0;
   }
 
   wait(_ms: number): void {}
