@@ -1,7 +1,8 @@
 /**
  * PacketIo over a libpcap handle. Every pointer and BigInt the loop needs is
  * made once here, so `next` and `send` cost a few fast FFI calls and no
- * allocation beyond the one BigInt V8 makes when reading the frame address.
+ * allocation beyond the one BigInt V8 makes when reading the frame address
+ * (the frame lives in libpcap's ring, at a new address each time).
  *
  * Received frames are copied straight into one of BATCH slots; forwarding a
  * frame queues its slot, and `flush` sends the queue with one `sendmmsg` on
@@ -78,8 +79,8 @@ export class PcapPacketIo implements PacketIo {
   readonly #dataAddr = new BigUint64Array(1);
   readonly #hdrAddrPtr: Deno.PointerObject;
   readonly #dataAddrPtr: Deno.PointerObject;
-  readonly #hdr = new Uint32Array(6);
-  readonly #hdrPtr: Deno.PointerObject;
+  /** libpcap's own pcap_pkthdr, mapped once (see `next`). */
+  #hdr: Uint32Array | null = null;
   readonly #pollfd = new Int32Array(2);
   readonly #pollfdPtr: Deno.PointerObject;
   readonly #snaplen: number;
@@ -106,7 +107,6 @@ export class PcapPacketIo implements PacketIo {
     this.#linkBatch();
     this.#hdrAddrPtr = Deno.UnsafePointer.of(this.#hdrAddr)!;
     this.#dataAddrPtr = Deno.UnsafePointer.of(this.#dataAddr)!;
-    this.#hdrPtr = Deno.UnsafePointer.of(this.#hdr)!;
     this.#pollfdPtr = Deno.UnsafePointer.of(this.#pollfd)!;
 
     const errbuf = new Uint8Array(PCAP_ERRBUF_SIZE);
@@ -188,8 +188,12 @@ export class PcapPacketIo implements PacketIo {
     if (this.#closed) return -1;
     const rc = this.#pcap.pcap_next_ex(this.#handle, this.#hdrAddrPtr, this.#dataAddrPtr);
     if (rc !== 1) return rc === 0 ? 0 : -1;
+    // pcap_next_ex always points the header at the same field of pcap_t
+    // (&p->pcap_header), so it is mapped once and read in place from then on.
     // pcap_pkthdr: timeval (16 bytes), caplen, len.
-    this.#libc.memcpy(this.#hdrPtr, this.#hdrAddr[0], 24n);
+    this.#hdr ??= new Uint32Array(
+      Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(this.#hdrAddr[0])!, 24),
+    );
     const caplen = this.#hdr[4];
     this.#libc.memcpy(this.#slotPtrs[this.#slot], this.#dataAddr[0], sizeOf(caplen));
     return caplen;
