@@ -19,6 +19,7 @@ import {
   G_DROP_OVERSIZE,
   G_DROP_SEND,
   G_FLOWS,
+  G_HEAP_USED,
   G_KERNEL_DROPS,
   G_MALFORMED_BASE,
   G_RX,
@@ -71,6 +72,8 @@ export interface Status {
   uptimeSeconds: number;
   flows: number;
   packets: { rx: number; tx: number; kernelDrops: number };
+  /** The forwarding worker's JS heap in use, sampled each second (no growth under steady load). */
+  dataplane: { heapUsedBytes: number };
   drops: Record<string, number>;
   malformed: Record<string, number>;
   vips: VipStatus[];
@@ -121,6 +124,7 @@ export function buildStatus(input: StatusInput): Status {
     uptimeSeconds: Math.round((Date.now() - input.startedAt) / 100) / 10,
     flows: g[G_FLOWS],
     packets: { rx: g[G_RX], tx: g[G_TX], kernelDrops: g[G_KERNEL_DROPS] },
+    dataplane: { heapUsedBytes: g[G_HEAP_USED] },
     drops: {
       noService: g[G_DROP_NO_SERVICE],
       malformed: g[G_DROP_MALFORMED],

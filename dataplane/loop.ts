@@ -14,6 +14,7 @@ import {
   captureFilter,
   G_DROP_SEND,
   G_FLOWS,
+  G_HEAP_USED,
   G_KERNEL_DROPS,
   G_RX,
   G_TX,
@@ -199,6 +200,7 @@ export class ForwardingLoop {
     if (now - this.#lastArp >= ARP_EVERY_MS) {
       this.#lastArp = now;
       g[G_KERNEL_DROPS] = this.io.kernelDrops();
+      g[G_HEAP_USED] = Deno.memoryUsage().heapUsed;
       this.#resolveNeighbors(Date.now());
     }
   }
