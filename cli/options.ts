@@ -5,7 +5,7 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
-import type { Check } from "../control/config.ts";
+import { type Check, defaultCheck } from "../control/config.ts";
 import { UsageError } from "../control/errors.ts";
 import { parseInteger, parseIp, parseProto, parseSeconds } from "../control/parse.ts";
 import { SCHEDULER_NAMES } from "../dataplane/scheduler.ts";
@@ -84,20 +84,8 @@ export function checkOf(
   base: Check | null,
   fallbackType: Check["type"],
 ): Check | null {
-  const given = opts.check ?? opts.checkPort ?? opts.checkPath ?? opts.checkExpect ??
-    opts.checkInterval ??
-    opts.checkTimeout ?? opts.rise ?? opts.fall;
-  if (given === undefined) return base;
-  const b = base ?? {
-    type: fallbackType,
-    port: null,
-    path: "/",
-    expect: 200,
-    interval: 2,
-    timeout: 1,
-    rise: 2,
-    fall: 3,
-  };
+  if (!hasCheckOptions(opts)) return base;
+  const b = base ?? { ...defaultCheck("tcp"), type: fallbackType };
   if (opts.checkPath !== undefined && !opts.checkPath.startsWith("/")) {
     throw new UsageError(
       `invalid --check-path "${opts.checkPath}": expected a path starting with /`,

@@ -83,16 +83,9 @@ export function startServers(lab: Lab): NsProcess[] {
   return lab.servers.map((s) => nsSpawn(s.ns, [...DSR, "lab", "serve", "--name", s.name]));
 }
 
-/**
- * Starts `dsr start` in the lab's balancer namespace and waits until every
- * real server is up with a resolved MAC.
- */
-export async function startDaemon(
-  paths: DsrPaths,
-  lab: Lab,
-  extra: string[] = [],
-): Promise<NsProcess> {
-  const daemon = nsSpawn(lab.balancer.ns, [
+/** Starts `dsr start` in the lab's balancer namespace, without waiting for anything. */
+export function spawnDaemon(paths: DsrPaths, lab: Lab, extra: string[] = []): NsProcess {
+  return nsSpawn(lab.balancer.ns, [
     ...DSR,
     "--socket",
     paths.socket,
@@ -103,6 +96,26 @@ export async function startDaemon(
     lab.balancer.iface,
     ...extra,
   ]);
+}
+
+/** `[epoch ms, body]` per answer that test/_http_stream.ts printed. */
+export function streamAnswers(output: string): [number, string][] {
+  return output.trim().split("\n").filter(Boolean).map((l) => {
+    const at = l.indexOf(" ");
+    return [Number(l.slice(0, at)), l.slice(at + 1)];
+  });
+}
+
+/**
+ * Starts `dsr start` in the lab's balancer namespace and waits until every
+ * real server is up with a resolved MAC.
+ */
+export async function startDaemon(
+  paths: DsrPaths,
+  lab: Lab,
+  extra: string[] = [],
+): Promise<NsProcess> {
+  const daemon = spawnDaemon(paths, lab, extra);
   try {
     await waitFor("the daemon to resolve every real server", async () => {
       const s = await status(paths);

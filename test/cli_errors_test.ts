@@ -7,17 +7,17 @@
 import assert from "node:assert/strict";
 import { nsExec } from "../lab/topology.ts";
 import {
-  DSR,
   dsr,
   dsrOk,
   type DsrPaths,
+  spawnDaemon,
   startDaemon,
   startServers,
   status,
   stopAll,
   tempPaths,
 } from "./_dsr.ts";
-import { nsSpawn, requireRoot, waitFor, withLab } from "./_netns.ts";
+import { requireRoot, waitFor, withLab } from "./_netns.ts";
 
 async function stateBytes(paths: DsrPaths): Promise<string> {
   return await Deno.readTextFile(paths.state).catch(() => "<none>");
@@ -157,16 +157,7 @@ Deno.test("a real server written offline off the subnet is reported at start and
       await dsrOk(paths, ["vip", "add", `${lab.vip}:80`]);
       await dsrOk(paths, ["rip", "add", `${lab.vip}:80`, lab.servers[0].ip]);
       await dsrOk(paths, ["rip", "add", `${lab.vip}:80`, "198.19.0.5"]);
-      const daemon = nsSpawn(lab.balancer.ns, [
-        ...DSR,
-        "--socket",
-        paths.socket,
-        "--state",
-        paths.state,
-        "start",
-        "--iface",
-        "eth0",
-      ]);
+      const daemon = spawnDaemon(paths, lab);
       processes.push(daemon);
       const off = await waitFor("the off-subnet real server in status", async () => {
         const rip = (await status(paths)).vips[0].rips.find((r) => r.ip === "198.19.0.5");

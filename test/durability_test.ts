@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { parseConfig } from "../control/config.ts";
-import { DSR, dsr, dsrOk, type DsrPaths, startDaemon, stopAll, tempPaths } from "./_dsr.ts";
-import { nsSpawn, requireRoot, waitFor, withLab } from "./_netns.ts";
+import { dsr, dsrOk, type DsrPaths, spawnDaemon, startDaemon, stopAll, tempPaths } from "./_dsr.ts";
+import { requireRoot, waitFor, withLab } from "./_netns.ts";
 
 const N = 30;
 
@@ -61,16 +61,7 @@ Deno.test("kill -9 of the daemon during a loop of changes, 20 rounds: the state 
       let seq = 0;
       for (let round = 0; round < 20; round++) {
         const expected = await Deno.readTextFile(paths.state);
-        const daemon = nsSpawn(lab.balancer.ns, [
-          ...DSR,
-          "--socket",
-          paths.socket,
-          "--state",
-          paths.state,
-          "start",
-          "--iface",
-          "eth0",
-        ]);
+        const daemon = spawnDaemon(paths, lab);
         const client = Deno.createHttpClient({ proxy: { transport: "unix", path: paths.socket } });
         try {
           // The restarted daemon serves exactly what the file held.

@@ -4,19 +4,22 @@
 
 import assert from "node:assert/strict";
 import { nsExec } from "../lab/topology.ts";
-import { DSR, dsr, dsrOk, startDaemon, startServers, status, stopAll, tempPaths } from "./_dsr.ts";
+import {
+  DSR,
+  dsr,
+  dsrOk,
+  startDaemon,
+  startServers,
+  status,
+  stopAll,
+  streamAnswers,
+  tempPaths,
+} from "./_dsr.ts";
 import { keepaliveClient } from "./_keepalive.ts";
 import { nsSpawn, requireRoot, waitFor, withLab } from "./_netns.ts";
 
 const STREAM = new URL("./_http_stream.ts", import.meta.url).pathname;
 const FAST = ["--check-interval", "0.5", "--check-timeout", "0.5", "--rise", "2", "--fall", "3"];
-
-function answers(output: string): [number, string][] {
-  return output.trim().split("\n").filter(Boolean).map((l) => {
-    const at = l.indexOf(" ");
-    return [Number(l.slice(0, at)), l.slice(at + 1)];
-  });
-}
 
 async function ripState(
   paths: Parameters<typeof status>[0],
@@ -44,7 +47,7 @@ Deno.test("a real server whose service stops is down within interval × fall + t
       );
       const stream = nsSpawn(lab.client.ns, [DSR[0], "run", "-A", STREAM, `http://${lab.vip}/`]);
       processes.push(stream);
-      await waitFor("traffic", () => answers(stream.output()).length > 10);
+      await waitFor("traffic", () => streamAnswers(stream.output()).length > 10);
 
       const rs2 = lab.servers[1];
       await servers[1].kill();
@@ -64,7 +67,7 @@ Deno.test("a real server whose service stops is down within interval × fall + t
 
       const downAt = Date.now();
       await new Promise((r) => setTimeout(r, 1500));
-      const after = answers(stream.output()).filter(([at]) => at > downAt + 100);
+      const after = streamAnswers(stream.output()).filter(([at]) => at > downAt + 100);
       assert.ok(after.length > 20, `${after.length} requests after down`);
       assert.deepEqual(
         after.filter(([, b]) => !/^rs[13] /.test(b)),
@@ -83,7 +86,7 @@ Deno.test("a real server whose service stops is down within interval × fall + t
       const upAt = Date.now();
       await waitFor(
         "rs2 to take new requests",
-        () => answers(stream.output()).some(([at, b]) => at > upAt && b.startsWith("rs2 ")),
+        () => streamAnswers(stream.output()).some(([at, b]) => at > upAt && b.startsWith("rs2 ")),
       );
     } finally {
       await stopAll(processes);

@@ -5,19 +5,19 @@
  */
 
 import assert from "node:assert/strict";
-import { DSR, dsrOk, startDaemon, startServers, stopAll, tempPaths } from "./_dsr.ts";
+import {
+  DSR,
+  dsrOk,
+  startDaemon,
+  startServers,
+  stopAll,
+  streamAnswers,
+  tempPaths,
+} from "./_dsr.ts";
 import { keepaliveClient } from "./_keepalive.ts";
 import { nsSpawn, requireRoot, waitFor, withLab } from "./_netns.ts";
 
 const STREAM = new URL("./_http_stream.ts", import.meta.url).pathname;
-
-/** `[epoch ms, body]` per answer a `_http_stream.ts` printed. */
-function answers(output: string): [number, string][] {
-  return output.trim().split("\n").filter(Boolean).map((l) => {
-    const at = l.indexOf(" ");
-    return [Number(l.slice(0, at)), l.slice(at + 1)];
-  });
-}
 
 Deno.test("adding a real server under traffic takes new connections within 1 s; deleting one moves only its flows; an untouched service carries on", async () => {
   requireRoot();
@@ -57,12 +57,15 @@ Deno.test("adding a real server under traffic takes new connections within 1 s; 
 
       const stream = nsSpawn(lab.client.ns, [DSR[0], "run", "-A", STREAM, `http://${lab.vip}/`]);
       processes.push(stream);
-      await waitFor("the stream of new connections", () => answers(stream.output()).length > 10);
+      await waitFor(
+        "the stream of new connections",
+        () => streamAnswers(stream.output()).length > 10,
+      );
 
       await dsrOk(paths, ["rip", "add", `${lab.vip}:80`, rs3.ip]);
       const added = Date.now();
       const firstRs3 = await waitFor("a new connection answered by rs3", () => {
-        const hit = answers(stream.output()).find(([at, body]) =>
+        const hit = streamAnswers(stream.output()).find(([at, body]) =>
           at >= added && body.startsWith("rs3 ")
         );
         return hit?.[0];
@@ -76,7 +79,7 @@ Deno.test("adding a real server under traffic takes new connections within 1 s; 
       await dsrOk(paths, ["rip", "del", `${lab.vip}:80`, rs2.ip]);
       const deleted = Date.now();
       await new Promise((r) => setTimeout(r, 1000));
-      const late = answers(stream.output()).filter(([at]) => at > deleted + 200);
+      const late = streamAnswers(stream.output()).filter(([at]) => at > deleted + 200);
       assert.ok(late.length > 10, `answers after the delete: ${late.length}`);
       assert.deepEqual(
         late.filter(([, b]) => !/^rs[13] /.test(b)),
