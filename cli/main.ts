@@ -100,6 +100,11 @@ function buildTree(out: { code: number }) {
     .action(async (opts, cmd) => {
       await (await import("./commands/status.ts")).status(pathsOf(cmd), opts);
     });
+  program.command("top").description("the live dashboard: rates, real servers, drain, weight")
+    .option("--interval <ms>", "milliseconds between updates", "1000")
+    .action(async (opts, cmd) => {
+      out.code = await (await import("./commands/top.ts")).top(pathsOf(cmd), opts);
+    });
 
   program.command("timeout").description("flow timeouts").command("set")
     .description("set flow timeouts in seconds, as ipvsadm --set")

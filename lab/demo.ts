@@ -1,14 +1,49 @@
 /**
- * `dsr lab demo`: traffic from the lab's client through the balancer, with a
- * live view of the balancer's status until the traffic ends or Ctrl-C.
+ * `dsr lab demo`: a steady, bounded stream of requests from the lab's client
+ * through the balancer (with a few long-lived connections), watched live.
  * @module
  */
 
-import type { Paths } from "../cli/client.ts";
-import { DaemonClient } from "../cli/client.ts";
+import { DaemonClient, type Paths } from "../cli/client.ts";
 import type { Status } from "../control/status.ts";
 import { selfCommand } from "./self.ts";
 import type { Lab } from "./topology.ts";
+
+/** The client's traffic, running until `seconds` pass or `stop` is called. */
+export interface Traffic {
+  stop(): Promise<void>;
+  done: Promise<unknown>;
+}
+
+/** Starts `dsr lab traffic` in the lab's client namespace. */
+export function startTraffic(lab: Lab, options: { seconds: number; port: number }): Traffic {
+  const child = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      lab.client.ns,
+      ...selfCommand(),
+      "lab",
+      "traffic",
+      "--url",
+      `http://${lab.vip}:${options.port}/`,
+      "--seconds",
+      String(options.seconds),
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    done: child.status,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+    },
+  };
+}
 
 function render(s: Status): string {
   const lines = [`dsr lab demo: ${s.iface} ${s.mac}  up ${s.uptimeSeconds}s  flows ${s.flows}`, ""];
@@ -26,45 +61,16 @@ function render(s: Status): string {
       );
     }
   }
-  lines.push("", "Ctrl-C stops the traffic; `dsr lab down` removes the lab.");
   return lines.join("\n");
 }
 
-/** Runs the demo for `seconds`. */
-export async function runDemo(
-  paths: Paths,
-  lab: Lab,
-  options: { seconds: number; port: number },
-): Promise<void> {
-  const traffic = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      lab.client.ns,
-      ...selfCommand(),
-      "lab",
-      "traffic",
-      "--url",
-      `http://${lab.vip}:${options.port}/`,
-      "--seconds",
-      String(options.seconds),
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const stop = () => {
-    try {
-      traffic.kill("SIGTERM");
-    } catch { /* already gone */ }
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  const done = traffic.status;
+/** Without a terminal for `dsr top`: one status summary a second until the traffic ends. */
+export async function plainView(paths: Paths, traffic: Traffic): Promise<void> {
   let finished = false;
-  done.then(() => finished = true);
+  traffic.done.then(() => finished = true);
   while (!finished) {
     const client = await DaemonClient.connect(paths.socket).catch(() => null);
-    let view = "the lab balancer is not answering on " + paths.socket;
+    let view = `the lab balancer is not answering on ${paths.socket}`;
     if (client) {
       try {
         view = render(await client.request<Status>("GET", "/v1/status"));
@@ -74,8 +80,7 @@ export async function runDemo(
         client.close();
       }
     }
-    console.log("\x1b[H\x1b[2J" + view);
-    await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+    console.log(view + "\n");
+    await Promise.race([traffic.done, new Promise((r) => setTimeout(r, 1000))]);
   }
-  Deno.removeSignalListener("SIGINT", stop);
 }

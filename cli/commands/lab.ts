@@ -120,7 +120,10 @@ export async function labDownCommand(paths: Paths): Promise<void> {
   console.log("lab down");
 }
 
-/** `dsr lab demo`: the lab with steady traffic and a live status view. */
+/**
+ * `dsr lab demo`: the lab (built if needed), steady traffic from its client,
+ * and `dsr top`. Quitting top stops the traffic and offers to take the lab down.
+ */
 export async function labDemoCommand(
   paths: Paths,
   opts: { servers: string; seconds: string },
@@ -128,8 +131,22 @@ export async function labDemoCommand(
   const seconds = parseInteger(opts.seconds, "--seconds", 1, 86_400);
   const lab = (await labDescribe(PREFIX)) ??
     await bringUp(paths, parseInteger(opts.servers, "--servers", 1, 20));
-  const { runDemo } = await import("../../lab/demo.ts");
-  await runDemo(paths, lab, { seconds, port: PORT });
+  const { plainView, startTraffic } = await import("../../lab/demo.ts");
+  const traffic = startTraffic(lab, { seconds, port: PORT });
+  try {
+    if (Deno.stdout.isTerminal() && Deno.stdin.isTerminal()) {
+      await (await import("./top.ts")).top(paths, { interval: "1000" });
+    } else {
+      await plainView(paths, traffic);
+    }
+  } finally {
+    await traffic.stop();
+  }
+  if (Deno.stdin.isTerminal()) {
+    const answer = prompt("Traffic stopped. Take the lab down? [y/N]");
+    if (answer?.trim().toLowerCase().startsWith("y")) return await labDownCommand(paths);
+  }
+  console.log("The lab is still up: dsr top watches it, dsr lab down removes it.");
 }
 
 /** `dsr lab serve`: a real server's HTTP server, until SIGTERM. */
