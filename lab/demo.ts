@@ -37,8 +37,9 @@ export function startTraffic(lab: Lab, options: { seconds: number; port: number 
   return {
     done: child.status,
     async stop() {
+      // Demo traffic holds nothing worth finishing: long-lived requests would only delay the prompt.
       try {
-        child.kill("SIGTERM");
+        child.kill("SIGKILL");
       } catch { /* already gone */ }
       await child.status;
     },
