@@ -1,6 +1,7 @@
 /**
  * Benchmarks of the data plane's hot structures: the flow table at 1,000,000
- * flows, Maglev table builds and scheduler picks.
+ * flows, Maglev table builds (10, 100 and 1000 backends) and scheduler picks.
+ * `deno bench -A bench/dataplane_bench.ts`
  * @module
  */
 
@@ -51,10 +52,14 @@ function backends(n: number): MaglevBackend[] {
   }));
 }
 const ten = backends(10);
+const hundred = backends(100);
 const thousand = backends(1000);
 
 Deno.bench("maglev build, 10 backends, 65537 slots", { group: "maglev" }, () => {
   sink ^= buildMaglev(ten)[0];
+});
+Deno.bench("maglev build, 100 backends, 65537 slots", { group: "maglev" }, () => {
+  sink ^= buildMaglev(hundred)[0];
 });
 Deno.bench("maglev build, 1000 backends, 65537 slots", { group: "maglev" }, () => {
   sink ^= buildMaglev(thousand)[0];

@@ -1,0 +1,168 @@
+/**
+ * The three forwarders the benchmark compares, each started in the lab's
+ * balancer namespace and pinned to the forwarder core:
+ * - `dsr`: the real daemon, a UDP service on VIP:9 and a TCP one on VIP:80,
+ *   every sink a real server (health checks off: sinks answer nothing);
+ * - `c`: bench/c_forwarder.c, plain libpcap (pcap_next_ex, pcap_inject);
+ * - `kernel`: bench/tc_bpf.c, a tc ingress filter that rewrites the MACs and
+ *   redirects the frame out of eth0, all in the kernel's receive path.
+ *
+ * With `ingressDrop`, the two libpcap forwarders run with a tc ingress filter
+ * that drops frames to the VIP on the balancer after the capture has copied
+ * them (packet sockets see a frame before tc ingress), which spares the
+ * kernel's IP stack from routing and dropping every one of them.
+ * @module
+ */
+
+import type { Lab } from "../lab/topology.ts";
+import { dsrOk, startDaemon, status, tempPaths } from "../test/_dsr.ts";
+import { type NsProcess, nsSpawn, waitFor } from "../test/_netns.ts";
+import { nsExec } from "../lab/topology.ts";
+import type { Helpers } from "./_build.ts";
+import { FORWARDER_CORE, pin } from "./_lab.ts";
+import type { ForwarderName } from "./_options.ts";
+
+/** What a forwarder says it did, cumulative; null where it cannot tell. */
+export interface ForwarderStats {
+  /** Frames it read from the capture. */
+  received: number | null;
+  /** Frames it sent on. */
+  forwarded: number | null;
+  /** Frames the kernel dropped because the capture ring was full (pcap_stats). */
+  captureDrops: number | null;
+  /** Sends that failed. */
+  sendFailures: number | null;
+}
+
+/** A forwarder running on the balancer. */
+export interface RunningForwarder {
+  name: ForwarderName;
+  /** The process whose CPU time is measured, or null for the kernel. */
+  pid: number | null;
+  stats(): Promise<ForwarderStats>;
+  /** Stops it and removes what it set up; never throws. */
+  stop(): Promise<void>;
+}
+
+const NO_STATS: ForwarderStats = {
+  received: null,
+  forwarded: null,
+  captureDrops: null,
+  sendFailures: null,
+};
+
+/**
+ * Starts forwarder `name` on the lab's balancer.
+ * @throws {Error} when it cannot start (with its output)
+ */
+export async function startForwarder(
+  name: ForwarderName,
+  lab: Lab,
+  options: { helpers: Helpers; ingressDrop: boolean },
+): Promise<RunningForwarder> {
+  const { helpers } = options;
+  if (name === "kernel") return await startKernel(lab, helpers);
+  const fwd = name === "dsr" ? await startDsr(lab) : await startC(lab, helpers);
+  if (!options.ingressDrop) return fwd;
+  const lb = lab.balancer;
+  try {
+    await nsExec(lb.ns, [helpers.tcBpf, "drop", lb.iface, lab.vip], { check: true });
+  } catch (error) {
+    await fwd.stop();
+    throw error;
+  }
+  return {
+    ...fwd,
+    async stop() {
+      await nsExec(lb.ns, ["tc", "qdisc", "del", "dev", lb.iface, "ingress"]);
+      await fwd.stop();
+    },
+  };
+}
+
+async function startDsr(lab: Lab): Promise<RunningForwarder> {
+  const paths = await tempPaths();
+  let daemon: NsProcess | null = null;
+  try {
+    for (const [port, proto] of [["9", "udp"], ["80", "tcp"]]) {
+      const service = `${lab.vip}:${port}`;
+      await dsrOk(paths, ["vip", "add", service, "--proto", proto, "--check", "none"]);
+      for (const s of lab.servers) {
+        await dsrOk(paths, ["rip", "add", service, s.ip, "--proto", proto]);
+      }
+    }
+    daemon = await startDaemon(paths, lab);
+    const pid = daemon.child.pid;
+    await pin(pid, FORWARDER_CORE);
+    const running = daemon;
+    return {
+      name: "dsr",
+      pid,
+      async stats() {
+        const s = await status(paths);
+        return {
+          received: s.packets.rx,
+          forwarded: s.packets.tx,
+          captureDrops: s.packets.kernelDrops,
+          sendFailures: s.drops.sendFailed ?? null,
+        };
+      },
+      async stop() {
+        await running.kill();
+        await Deno.remove(paths.dir, { recursive: true }).catch(() => {});
+      },
+    };
+  } catch (error) {
+    await daemon?.kill();
+    await Deno.remove(paths.dir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+}
+
+async function startC(lab: Lab, helpers: Helpers): Promise<RunningForwarder> {
+  const sinks = lab.servers.map((s) => s.mac).join(",");
+  const proc = nsSpawn(lab.balancer.ns, [
+    ...["taskset", "-c", String(FORWARDER_CORE), helpers.cForwarder],
+    ...[lab.balancer.iface, lab.vip, lab.balancer.mac, sinks],
+  ]);
+  const lines = () => proc.output().split("\n").filter((l) => /^\{.*\}$/.test(l));
+  try {
+    await waitFor("the C forwarder to open eth0", () => lines().length > 0, 5_000);
+  } catch (error) {
+    await proc.kill();
+    throw new Error(`${(error as Error).message}\nc_forwarder output:\n${proc.output()}`);
+  }
+  return {
+    name: "c",
+    pid: proc.child.pid,
+    async stats() {
+      const seen = lines().length;
+      proc.child.kill("SIGUSR1");
+      await waitFor("the C forwarder's counters", () => lines().length > seen, 2_000);
+      const s = JSON.parse(lines()[seen]);
+      return {
+        received: s.received,
+        forwarded: s.forwarded,
+        captureDrops: s.pcapDrop,
+        sendFailures: s.injectFailed,
+      };
+    },
+    stop: () => proc.kill(),
+  };
+}
+
+async function startKernel(lab: Lab, helpers: Helpers): Promise<RunningForwarder> {
+  const lb = lab.balancer;
+  const sinks = lab.servers.map((s) => s.mac).join(",");
+  await nsExec(lb.ns, [helpers.tcBpf, "forward", lb.iface, lab.vip, lb.mac, sinks], {
+    check: true,
+  });
+  return {
+    name: "kernel",
+    pid: null,
+    stats: () => Promise.resolve(NO_STATS),
+    async stop() {
+      await nsExec(lb.ns, ["tc", "qdisc", "del", "dev", lb.iface, "ingress"]);
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Turns a lab (lab/topology.ts) into a benchmark bench: the client is the
+ * generator, the real servers are the sinks, the balancer runs one forwarder
+ * at a time. Everything here lives inside the lab's namespaces and goes with
+ * them.
+ * @module
+ */
+
+import type { Lab, LabHost } from "../lab/topology.ts";
+import { nsExec } from "../lab/topology.ts";
+import type { Helpers } from "./_build.ts";
+
+/** Core the generator (trafgen) and the harness run on. */
+export const GENERATOR_CORE = 0;
+/** Core the forwarder runs on: its process, and the balancer's receive path (RPS). */
+export const FORWARDER_CORE = 1;
+
+/**
+ * Prepares the lab:
+ * - static bridge entries for every host, so no frame is ever flooded, even
+ *   for sinks that never speak (the C and kernel forwarders send no ARP);
+ * - RPS on the balancer's eth0 to the forwarder's core, so the receive path
+ *   of the balancer (capture, tc) runs there and not on the generator's core;
+ * - at each sink, a tc BPF program drops frames to the VIP right after the
+ *   interface counted them, so sinks cost little and send nothing back.
+ * @throws {Error} naming the command that failed
+ */
+export async function prepareLab(lab: Lab, helpers: Helpers): Promise<void> {
+  for (const h of [lab.client, lab.balancer, ...lab.servers]) {
+    const entry = ["bridge", "fdb", "replace", h.mac, "dev", `v-${h.name}`, "master", "static"];
+    await nsExec(lab.bridgeNs, entry, { check: true });
+  }
+  const mask = (1 << FORWARDER_CORE).toString(16);
+  await nsExec(lab.balancer.ns, [
+    "sh",
+    "-c",
+    `echo ${mask} > /sys/class/net/${lab.balancer.iface}/queues/rx-0/rps_cpus`,
+  ], { check: true });
+  for (const sink of lab.servers) {
+    await nsExec(sink.ns, [helpers.tcBpf, "drop", sink.iface, lab.vip], { check: true });
+  }
+}
+
+/** The sinks' received frame counts, one per sink. */
+export async function sinkCounts(lab: Lab): Promise<number[]> {
+  return await Promise.all(lab.servers.map((s) => rxPackets(s)));
+}
+
+async function rxPackets(h: LabHost): Promise<number> {
+  const out = await nsExec(h.ns, ["ip", "-j", "-s", "link", "show", "dev", h.iface], {
+    check: true,
+  });
+  return JSON.parse(out.stdout)[0].stats64.rx.packets;
+}
+
+/**
+ * Waits until no frame reaches the sinks any more: the pacer's queue and the
+ * forwarder's ring are drained. Gives up quietly after `ms`.
+ */
+export async function quiesce(lab: Lab, ms = 3_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  let last = -1;
+  let still = 0;
+  while (performance.now() < deadline) {
+    const total = (await sinkCounts(lab)).reduce((a, b) => a + b, 0);
+    still = total === last ? still + 1 : 0;
+    if (still >= 2) return;
+    last = total;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs `taskset` on every thread of `pid`. */
+export async function pin(pid: number, core: number): Promise<void> {
+  const out = await new Deno.Command("taskset", {
+    args: ["-a", "-cp", String(core), String(pid)],
+    stdout: "null",
+    stdin: "null",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `taskset -a -cp ${core} ${pid} failed: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+}
