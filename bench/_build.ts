@@ -17,7 +17,6 @@ export interface Helpers {
 }
 
 const TOOLS: [string, string][] = [
-  ["trafgen", "netsniff-ng"],
   ["gcc", "gcc"],
   ["tc", "iproute2"],
   ["taskset", "util-linux"],
@@ -26,10 +25,12 @@ const TOOLS: [string, string][] = [
 
 /**
  * Fails early, naming the Debian package, when a tool is missing.
+ * @param trafgen whether trafgen is needed too
  * @throws {Error} naming the first missing tool and its package
  */
-export async function requireTools(): Promise<void> {
-  for (const [tool, pkg] of TOOLS) {
+export async function requireTools(trafgen: boolean): Promise<void> {
+  const tools = trafgen ? [...TOOLS, ["trafgen", "netsniff-ng"]] : TOOLS;
+  for (const [tool, pkg] of tools) {
     const found = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] }).output();
     if (!found.success) {
       throw new Error(`The benchmark needs ${tool}: apt-get install -y ${pkg}`);

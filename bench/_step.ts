@@ -29,7 +29,7 @@ import type { Generator } from "./_traffic.ts";
 /** What one step measured. */
 export interface StepResult {
   targetPps: number;
-  /** Wall time trafgen ran. */
+  /** Wall time the generator sent for. */
   seconds: number;
   /** Frames the generator's eth0 sent. */
   offered: number;

@@ -3,7 +3,7 @@
  * program that does what dsr's forwarding loop does on the wire. It captures
  * inbound frames to the VIP (BPF filter "dst host VIP", direction IN,
  * immediate mode, a 32 MiB ring as dsr uses), rewrites the destination MAC to
- * a sink's (chosen by a hash of the source port) and the source MAC to the
+ * a sink's (source port % number of sinks) and the source MAC to the
  * balancer's, and sends the frame back out of the same interface with
  * pcap_inject, one frame per call. No flow table, no batching.
  *
@@ -133,7 +133,7 @@ int main(int argc, char **argv) {
     if (rc < 0) break;
     c.received++;
     uint32_t len = h->caplen;
-    /* The ring frame is writable: rewrite in place and send it from there. */
+    /* pcap_next_ex hands out libpcap's own copy of the frame: rewrite it in place. */
     u_char *frame = (u_char *)data;
     if (len < 14 + 20 + 4 || (frame[14] & 0x0f) < 5) {
       c.skipped++;
@@ -141,8 +141,7 @@ int main(int argc, char **argv) {
     }
     uint32_t l4 = 14 + (uint32_t)(frame[14] & 0x0f) * 4;
     uint16_t sport = len >= l4 + 2 ? (uint16_t)(frame[l4] << 8 | frame[l4 + 1]) : 0;
-    uint32_t pick = ((uint32_t)sport * 2654435761u) >> 16;
-    memcpy(frame, sinks[pick % nsinks], 6);
+    memcpy(frame, sinks[sport % nsinks], 6);
     memcpy(frame + 6, lb_mac, 6);
     if (pcap_inject(p, frame, len) == (int)len) c.forwarded++;
     else c.inject_failed++;

@@ -1,14 +1,16 @@
 /**
  * The data-plane benchmark: dsr against a minimal C libpcap forwarder and the
- * kernel's own path (tc), on one namespace network per run. trafgen in the
- * lab's client offers UDP and TCP SYN frames to the VIP at a sweep of rates
- * on core 0; the forwarder runs on core 1; the real servers are sinks that
- * count what arrives. Prints a table, writes `latest.json` and `latest.svg`.
+ * kernel's own path (tc), on one namespace network per run. A paced generator
+ * in the lab's client (bench/c_generator.c, or trafgen) offers UDP and TCP SYN
+ * frames to the VIP at a sweep of rates on core 0; the forwarder runs on core
+ * 1; the real servers are sinks that count what arrives. Prints a table,
+ * writes `latest.json` and `latest.svg`.
  *
  *   deno task bench [--quick] [--seconds N] [--rates 20k,50k,…] [--traffic udp,syn]
- *                   [--forwarders kernel,c,dsr] [--out DIR]
+ *                   [--forwarders kernel,c,dsr] [--generator c|trafgen] [--ingress-drop]
+ *                   [--out DIR]
  *
- * Needs root, trafgen (netsniff-ng), gcc and libpcap-dev. See bench/README.md.
+ * Needs root, gcc and libpcap-dev (and netsniff-ng for trafgen). See bench/README.md.
  * @module
  */
 
@@ -112,7 +114,7 @@ async function runSweeps(lab: Lab, helpers: Helpers, dir: string, options: Bench
 export async function main(args: string[]): Promise<BenchResult> {
   const options = parseBenchArgs(args, RESULTS_DIR);
   requireRoot();
-  await requireTools();
+  await requireTools(options.generator === "trafgen");
   if (navigator.hardwareConcurrency < 2) throw new Error("The benchmark needs two cores");
   // The harness and everything it starts stays off the forwarder's core.
   await pin(Deno.pid, GENERATOR_CORE);

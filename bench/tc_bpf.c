@@ -13,7 +13,8 @@
  *       (the work of pedit + mirred egress redirect). Anything else passes.
  *   tc_bpf drop IFACE VIP
  *       IPv4 frames to VIP are dropped at ingress, after the interface counted
- *       them (cheap sinks); anything else passes.
+ *       them and packet sockets took their copy (cheap sinks; a balancer
+ *       whose IP stack need not see VIP frames); anything else passes.
  *
  * Remove with `tc qdisc del dev IFACE ingress` (or by deleting the namespace).
  * Built by bench/run.ts: gcc -O2 -o tc_bpf tc_bpf.c
