@@ -61,6 +61,8 @@ export interface StepResult {
   squeezed: number[];
   /** CPU seconds used meanwhile by other processes on the machine (noise; see README). */
   otherCpuSeconds: number;
+  /** Times the step was measured again because it was disturbed (see _sweep.ts). */
+  retries?: number;
 }
 
 interface Snapshot {

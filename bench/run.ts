@@ -88,6 +88,7 @@ let running: RunningForwarder | null = null;
 
 async function runSweeps(lab: Lab, helpers: Helpers, dir: string, options: BenchOptions) {
   const sweeps: SweepResult[] = [];
+  const generator = { maxPps: 0 };
   for (const name of options.forwarders) {
     const fwd = running = await startForwarder(name, lab, {
       helpers,
@@ -95,7 +96,7 @@ async function runSweeps(lab: Lab, helpers: Helpers, dir: string, options: Bench
     });
     try {
       for (const traffic of options.traffic) {
-        const env = { lab, fwd, helpers, dir };
+        const env = { lab, fwd, helpers, dir, generator };
         const { steps, search } = await sweep(env, PROFILES[traffic], options, console.log);
         sweeps.push({ forwarder: name, traffic, steps, search });
       }
