@@ -107,6 +107,19 @@ Deno.test("when full the least recently used flow is evicted, counted and report
   assert.equal(table.evicted, 2);
 });
 
+Deno.test("with an LRU grain a flow moves to the young end at most once per grain", () => {
+  const removed: number[] = [];
+  const table = new FlowTable(3, { lruGrainMs: 1000, onRemove: (b) => removed.push(b) });
+  const slots = [0, 1, 2].map((i) => table.insert(CLIENT + i, ports(1, 80), 0, i, FLOW_UDP, 0));
+  table.touch(slots[0], FLOW_UDP, 999); // inserted at 0: too soon to move, still the oldest
+  table.insert(CLIENT + 3, ports(1, 80), 0, 3, FLOW_UDP, 999);
+  assert.deepEqual(removed, [0]);
+  table.touch(slots[1], FLOW_UDP, 1000); // a grain after its insert: moves
+  table.insert(CLIENT + 4, ports(1, 80), 0, 4, FLOW_UDP, 1000);
+  assert.deepEqual(removed, [0, 2]);
+  assert.ok(table.lookup(CLIENT + 1, ports(1, 80), 0) >= 0);
+});
+
 Deno.test("size never exceeds maxFlows under a flood of 5x maxFlows distinct inserts", () => {
   const max = 1000;
   let reported = 0;
