@@ -34,6 +34,10 @@ function buildTree(out: { code: number }) {
   program.command("start").description("run the balancer on an interface (foreground)")
     .requiredOption("--iface <iface>", "interface facing clients and real servers")
     .option("--max-flows <n>", "flow table bound", "1000000")
+    .option(
+      "--no-ingress-drop",
+      "let the kernel's IP stack see frames to the VIPs too (default: a tc filter drops them after the capture)",
+    )
     .option("--metrics <addr:port>", "serve Prometheus metrics at http://ADDR:PORT/metrics")
     .option(
       "--socket-group <group>",

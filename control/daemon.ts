@@ -14,6 +14,7 @@ import { HealthMonitor } from "./health.ts";
 import { realProber } from "./probers.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 import { type IfaceInfo, ifaceInfo, ipForwarding, isAdjacent, localAddresses } from "./netinfo.ts";
+import { IngressDrop } from "./ingress_drop.ts";
 import { disableMergingOffloads, restoreOffloads } from "./offloads.ts";
 import { loadState, removeStaleTemporaries, saveState, withStateLock } from "./state_file.ts";
 import { buildStatus, type Status } from "./status.ts";
@@ -25,6 +26,8 @@ export interface DaemonOptions {
   iface: string;
   statePath: string;
   maxFlows: number;
+  /** Drop frames to the VIPs at tc ingress after the capture (default true). */
+  ingressDrop?: boolean;
   log: Logger;
   /** Receives every health check's latency (for metrics). */
   onCheck?: (service: string, ip: string, type: string, latencyMs: number) => void;
@@ -47,6 +50,7 @@ export class Daemon {
   #reachable = "";
   #watch: ReturnType<typeof setInterval> | undefined;
   #offloads: string[] = [];
+  #ingressDrop: IngressDrop | null;
   #failed: (reason: Error) => void = () => {};
   #health: HealthMonitor;
   #claimsLogged = new Map<string, number>();
@@ -55,6 +59,7 @@ export class Daemon {
 
   private constructor(readonly iface: IfaceInfo, readonly options: DaemonOptions) {
     this.#compiler = new Compiler(iface);
+    this.#ingressDrop = options.ingressDrop === false ? null : new IngressDrop(iface.name);
     this.#health = new HealthMonitor({
       prober: realProber((neighbor, vip, port, ms) => {
         if (this.#host.shared.neighborSeen[neighbor] === 0) return Promise.resolve("unresolved");
@@ -108,6 +113,7 @@ export class Daemon {
       daemon.#failed(new RuntimeError(`data plane stopped: ${message}`));
     daemon.#host.onVipClaim((vip, mac) => daemon.#claimed(vip, mac));
     daemon.#publish();
+    await daemon.#syncIngressDrop();
     daemon.#health.sync(config);
     daemon.#watch = setInterval(() => daemon.#watchNeighbors(), WATCH_MS);
     return daemon;
@@ -165,6 +171,7 @@ export class Daemon {
       this.#config = next;
       this.#health.sync(next);
       await this.#publishAndWait();
+      await this.#syncIngressDrop();
       return { config: next, changes };
     });
     this.#queue = run.catch(() => {});
@@ -187,6 +194,7 @@ export class Daemon {
       this.#health.sync(config);
       for (const line of this.#offSubnet(config)) this.options.log("warn", line);
       await this.#publishAndWait();
+      await this.#syncIngressDrop();
       return changes;
     });
     this.#queue = run.catch(() => {});
@@ -209,7 +217,14 @@ export class Daemon {
     clearInterval(this.#watch);
     this.#health.stop();
     await this.#host.stop();
+    await this.#ingressDrop?.remove();
     await restoreOffloads(this.iface.name, this.#offloads);
+  }
+
+  /** Points the ingress drop at the VIPs in force (after the data plane took them over). */
+  async #syncIngressDrop(): Promise<void> {
+    const warning = await this.#ingressDrop?.sync(this.#config.vips.map((v) => v.vip));
+    if (warning) this.options.log("warn", warning);
   }
 
   #resolved(neighbor: number): boolean {

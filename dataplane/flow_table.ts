@@ -57,7 +57,7 @@ const MAX_FLOWS = 1 << 27; // keeps index offsets (cell << 2) within 31 bits
 const noop = (_backend: number, _state: number) => {};
 
 // index cell: 4 words
-const C_ROW = 0; // -1 when empty
+// word 0: the row, -1 when empty
 const C_SRC = 1;
 const C_PORTS = 2;
 const C_SERVICE = 3;
@@ -76,8 +76,8 @@ export class FlowTable {
   timeouts: FlowTimeouts = { tcp: 900_000, tcpfin: 120_000, udp: 300_000 };
 
   #mask: number;
-  #cells: Int32Array;
-  #rows: Int32Array;
+  #cells: Int32Array<ArrayBuffer>;
+  #rows: Int32Array<ArrayBuffer>;
   #prev: Int32Array;
   #next: Int32Array; // LRU successor, or next free row
   #head = -1; // least recently used
@@ -105,8 +105,8 @@ export class FlowTable {
     while (cells * 3 < maxFlows * 4) cells *= 2;
     this.#mask = cells - 1;
     this.#cells = new Int32Array(cells * 4);
-    for (let i = 0; i < cells; i++) this.#cells[i << 2] = -1;
     this.#rows = new Int32Array(maxFlows * 4);
+    for (let i = 0; i < cells; i++) this.#cells[i << 2] = -1;
     this.#prev = new Int32Array(maxFlows);
     this.#next = new Int32Array(maxFlows);
   }

@@ -30,6 +30,7 @@ export async function start(
   opts: {
     iface: string;
     maxFlows: string;
+    ingressDrop: boolean;
     metrics?: string;
     logFormat: string;
     socketGroup?: string;
@@ -44,6 +45,7 @@ export async function start(
     iface: opts.iface,
     statePath: paths.state,
     maxFlows,
+    ingressDrop: opts.ingressDrop,
     log,
     onCheck: (service, ip, type, ms) => metrics?.observeCheck(service, ip, type, ms),
   });

@@ -1,0 +1,142 @@
+/**
+ * Keeps the kernel's own IP stack away from frames to the VIPs. The capture
+ * already has each of them (packet sockets see a frame before tc ingress), and
+ * the balancer does not hold the VIPs, so the kernel would only route each
+ * frame, fail, and free what it allocated: 10–15% of a core at 150k packets
+ * per second (bench/README.md), and a second copy of every packet should
+ * `net.ipv4.ip_forward` be on. A classic BPF program in a tc ingress filter
+ * (direct action) drops IPv4 frames whose destination is a VIP and lets every
+ * other frame through.
+ *
+ * The filter sits at its own priority on the interface's clsact (or an
+ * existing ingress) qdisc; `remove` takes away exactly what was added. A
+ * filter left by a daemon that died is replaced by the next one.
+ * @module
+ */
+
+import { parseIpv4 } from "../dataplane/addr.ts";
+
+/** tc priority of our filter: one number, so replacing and removing it touch nothing else. */
+export const INGRESS_DROP_PREF = 213;
+/** A cBPF conditional jump reaches at most 255 instructions ahead. */
+export const MAX_DROPPED_VIPS = 250;
+
+const TC_ACT_UNSPEC = 0xffffffff; // -1: "no verdict", the next filter decides
+const TC_ACT_SHOT = 2;
+
+/**
+ * The classic BPF program, in tc's `bytecode` syntax, that returns "drop" for
+ * an IPv4 packet to one of `vips` and "no verdict" for any other. cls_bpf
+ * runs its program on the frame from the Ethernet header even at ingress, so
+ * the IPv4 destination is at byte 14 + 16.
+ * @throws {RangeError} with more than {@link MAX_DROPPED_VIPS} VIPs
+ */
+export function dropProgram(vips: readonly number[]): string {
+  if (vips.length > MAX_DROPPED_VIPS) {
+    throw new RangeError(`at most ${MAX_DROPPED_VIPS} VIPs fit one drop filter`);
+  }
+  const n = vips.length;
+  const code: [number, number, number, number][] = [[0x20, 0, 0, 30]]; // ld [30]
+  // jeq #vip: on a match jump to the last instruction (drop), else fall through
+  vips.forEach((vip, i) => code.push([0x15, n - i, 0, vip >>> 0]));
+  code.push([0x06, 0, 0, TC_ACT_UNSPEC], [0x06, 0, 0, TC_ACT_SHOT]);
+  return [String(code.length), ...code.map((c) => c.join(" "))].join(",");
+}
+
+/** Runs `tc args…`; never throws. */
+async function tc(args: string[]): Promise<{ ok: boolean; out: string }> {
+  try {
+    const o = await new Deno.Command("tc", {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const text = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
+    return { ok: o.success, out: text.trim() };
+  } catch (error) {
+    return { ok: false, out: (error as Error).message };
+  }
+}
+
+/** The tc ingress drop of one interface. */
+export class IngressDrop {
+  #installed: string | null = null; // the program in place, "" for none, null before the first sync
+  #madeQdisc = false;
+
+  constructor(readonly iface: string) {}
+
+  /** Whether a drop filter is in place. */
+  get active(): boolean {
+    return this.#installed !== null && this.#installed !== "";
+  }
+
+  /**
+   * Makes the filter drop frames to exactly `vips` (none: no filter); a
+   * warning when tc refused, in which case the kernel keeps seeing them.
+   */
+  async sync(vips: readonly string[]): Promise<string | null> {
+    const addrs = [...new Set(vips)].sort().slice(0, MAX_DROPPED_VIPS).map(parseIpv4);
+    const program = addrs.length === 0 ? "" : dropProgram(addrs);
+    if (program === this.#installed) return null;
+    if (program === "") {
+      await this.#deleteFilter();
+      return null;
+    }
+    const qdisc = await this.#ensureQdisc();
+    if (qdisc) return qdisc;
+    const set = await tc([
+      ...["filter", "replace", "dev", this.iface, "ingress", "protocol", "ip"],
+      ...["pref", String(INGRESS_DROP_PREF), "handle", "1", "bpf", "da", "bytecode", program],
+    ]);
+    if (!set.ok) {
+      this.#installed = "";
+      return `cannot drop frames to the VIPs at ${this.iface}'s ingress (tc: ${set.out}); ` +
+        "the kernel will route and drop each one, which costs CPU";
+    }
+    this.#installed = program;
+    return vips.length > MAX_DROPPED_VIPS
+      ? `only ${MAX_DROPPED_VIPS} VIPs fit the ingress drop; the kernel routes and drops frames to the rest`
+      : null;
+  }
+
+  /** Removes the filter, and the qdisc when this object added it and nothing else uses it. */
+  async remove(): Promise<void> {
+    await this.#deleteFilter();
+    if (!this.#madeQdisc) return;
+    const left = await tc(["filter", "show", "dev", this.iface, "ingress"]);
+    const leftEgress = await tc(["filter", "show", "dev", this.iface, "egress"]);
+    if (left.ok && left.out === "" && leftEgress.ok && leftEgress.out === "") {
+      await tc(["qdisc", "del", "dev", this.iface, "clsact"]);
+    }
+    this.#madeQdisc = false;
+  }
+
+  async #deleteFilter(): Promise<void> {
+    await tc([
+      ...["filter", "del", "dev", this.iface, "ingress", "protocol", "ip"],
+      ...["pref", String(INGRESS_DROP_PREF)],
+    ]);
+    this.#installed = "";
+  }
+
+  /** Adds a clsact qdisc unless the interface has one or an ingress qdisc; a warning on failure. */
+  async #ensureQdisc(): Promise<string | null> {
+    const shown = await tc(["-j", "qdisc", "show", "dev", this.iface]);
+    if (!shown.ok) {
+      return `cannot read the qdiscs of ${this.iface} (is tc installed?): ${shown.out}`;
+    }
+    let kinds: string[] = [];
+    try {
+      kinds = (JSON.parse(shown.out) as { kind: string }[]).map((q) => q.kind);
+    } catch {
+      // older tc without JSON: fall through and try to add
+    }
+    if (kinds.includes("clsact") || kinds.includes("ingress")) return null;
+    const add = await tc(["qdisc", "add", "dev", this.iface, "clsact"]);
+    if (!add.ok) return `cannot add a clsact qdisc to ${this.iface} (tc: ${add.out})`;
+    this.#madeQdisc = true;
+    return null;
+  }
+}
