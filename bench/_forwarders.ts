@@ -7,10 +7,11 @@
  * - `kernel`: bench/tc_bpf.c, a tc ingress filter that rewrites the MACs and
  *   redirects the frame out of eth0, all in the kernel's receive path.
  *
- * With `ingressDrop`, the two libpcap forwarders run with a tc ingress filter
- * that drops frames to the VIP on the balancer after the capture has copied
- * them (packet sockets see a frame before tc ingress), which spares the
- * kernel's IP stack from routing and dropping every one of them.
+ * dsr drops frames to the VIP at tc ingress after its capture has copied them
+ * (packet sockets see a frame before tc ingress), which spares the kernel's IP
+ * stack from routing and dropping every one of them: control/ingress_drop.ts.
+ * With `ingressDrop` the C forwarder gets the same drop (tc_bpf.c); with
+ * `dsrNoIngressDrop` dsr runs without its own.
  * @module
  */
 
@@ -58,11 +59,14 @@ const NO_STATS: ForwarderStats = {
 export async function startForwarder(
   name: ForwarderName,
   lab: Lab,
-  options: { helpers: Helpers; ingressDrop: boolean },
+  options: { helpers: Helpers; ingressDrop: boolean; dsrNoIngressDrop?: boolean },
 ): Promise<RunningForwarder> {
   const { helpers } = options;
   if (name === "kernel") return await startKernel(lab, helpers);
-  const fwd = name === "dsr" ? await startDsr(lab) : await startC(lab, helpers);
+  if (name === "dsr") {
+    return await startDsr(lab, options.dsrNoIngressDrop ? ["--no-ingress-drop"] : []);
+  }
+  const fwd = await startC(lab, helpers);
   if (!options.ingressDrop) return fwd;
   const lb = lab.balancer;
   try {
@@ -80,7 +84,7 @@ export async function startForwarder(
   };
 }
 
-async function startDsr(lab: Lab): Promise<RunningForwarder> {
+async function startDsr(lab: Lab, extra: string[]): Promise<RunningForwarder> {
   const paths = await tempPaths();
   let daemon: NsProcess | null = null;
   try {
@@ -91,7 +95,7 @@ async function startDsr(lab: Lab): Promise<RunningForwarder> {
         await dsrOk(paths, ["rip", "add", service, s.ip, "--proto", proto]);
       }
     }
-    daemon = await startDaemon(paths, lab);
+    daemon = await startDaemon(paths, lab, extra);
     const pid = daemon.child.pid;
     await pin(pid, FORWARDER_CORE);
     const running = daemon;

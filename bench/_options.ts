@@ -27,8 +27,10 @@ export interface BenchOptions {
   traffic: TrafficType[];
   forwarders: ForwarderName[];
   generator: GeneratorKind;
-  /** dsr and C run with a tc filter dropping VIP frames after capture (see _forwarders.ts). */
+  /** C runs with the tc filter dropping VIP frames after capture that dsr installs itself (see _forwarders.ts). */
   ingressDrop: boolean;
+  /** dsr runs with `--no-ingress-drop`: the kernel's IP stack routes and drops every VIP frame. */
+  dsrNoIngressDrop: boolean;
   /** Seconds of traffic at the lowest rate before the sweep, not recorded. */
   warmupSeconds: number;
   /** Binary-search steps for the highest loss-free rate after the sweep. */
@@ -56,7 +58,7 @@ export const QUICK_RATES = [5_000, 10_000, 20_000];
 
 const USAGE = `usage: deno task bench [--quick] [--seconds N] [--rates a,b,c] [--traffic udp,syn]
                        [--forwarders kernel,c,dsr] [--generator c|trafgen] [--ingress-drop]
-                       [--out DIR]`;
+                       [--dsr-no-ingress-drop] [--out DIR]`;
 
 /**
  * Parses the benchmark's argv.
@@ -75,6 +77,7 @@ export function parseBenchArgs(args: string[], defaultOutDir: string): BenchOpti
         forwarders: { type: "string" },
         generator: { type: "string" },
         "ingress-drop": { type: "boolean", default: false },
+        "dsr-no-ingress-drop": { type: "boolean", default: false },
         out: { type: "string" },
       },
       strict: true,
@@ -103,6 +106,7 @@ export function parseBenchArgs(args: string[], defaultOutDir: string): BenchOpti
     forwarders: list(parsed.forwarders, FORWARDERS, FORWARDERS, "--forwarders"),
     generator,
     ingressDrop: parsed["ingress-drop"] ?? false,
+    dsrNoIngressDrop: parsed["dsr-no-ingress-drop"] ?? false,
     warmupSeconds: quick ? 1 : 2,
     search: quick ? 0 : 3,
     pauseMs: quick ? 400 : 1_100,

@@ -48,7 +48,8 @@ const SETUP = {
     "(its own --rate sends each second's quota in one burst)",
   forwarderCore: "core 1: the forwarder process (taskset -a) and the balancer's receive path " +
     "(RPS on its eth0); also the bridge and sink receive work of forwarded frames",
-  dsr: "dsr start --iface eth0, UDP service VIP:9 and TCP VIP:80 (mh, checks off), 3 real servers",
+  dsr: "dsr start --iface eth0, UDP service VIP:9 and TCP VIP:80 (mh, checks off), 3 real " +
+    "servers; dsr drops VIP frames at tc ingress after its capture (unless --dsr-no-ingress-drop)",
   c: "bench/c_forwarder.c: pcap_next_ex + MAC rewrite + pcap_inject, direction in, immediate " +
     "mode, 32 MiB buffer, filter 'dst host VIP', sink = source port % 3",
   kernel: "bench/tc_bpf.c: ingress qdisc + cls_bpf direct-action program (rewrite MACs, " +
@@ -93,6 +94,7 @@ async function runSweeps(lab: Lab, helpers: Helpers, dir: string, options: Bench
     const fwd = running = await startForwarder(name, lab, {
       helpers,
       ingressDrop: options.ingressDrop,
+      dsrNoIngressDrop: options.dsrNoIngressDrop,
     });
     try {
       for (const traffic of options.traffic) {
@@ -160,7 +162,8 @@ export async function main(args: string[]): Promise<BenchResult> {
       `${result.host.kernel}; ${options.seconds} s per step; ${result.date.slice(0, 16)}Z`;
     await Deno.writeTextFile(`${options.outDir}/latest.svg`, chart(sweeps, caption));
     await tidy([`${options.outDir}/latest.json`, `${options.outDir}/latest.svg`]);
-    if (options.ingressDrop) console.log("\n(dsr and c ran with --ingress-drop)");
+    if (options.ingressDrop) console.log("\n(c ran with --ingress-drop, the tc drop dsr installs)");
+    if (options.dsrNoIngressDrop) console.log("\n(dsr ran with --no-ingress-drop)");
     console.log(table(sweeps, summary));
     console.log(`\nwrote ${options.outDir}/latest.json and latest.svg`);
     return result;
