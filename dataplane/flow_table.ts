@@ -1,8 +1,11 @@
 /**
  * The bounded flow table of the packet loop. Flows live in a pool of rows; a
  * slot returned by `lookup` or `insert` is the flow's row and stays valid
- * until that flow is removed. A linear-probing index (power-of-two size,
- * load <= 0.75) finds rows. Deletion shifts later index cells back, so there
+ * until that flow is removed. A linear-probing index (power-of-two size)
+ * finds rows. It starts small and doubles whenever it is half full, up to the
+ * size that keeps `maxFlows` flows at load <= 0.75, so a table that holds a
+ * few thousand flows keeps them in a few hundred kilobytes (in the CPU's
+ * caches) rather than spread over tens of megabytes. Deletion shifts later index cells back, so there
  * are no tombstones and the table never degrades. A doubly linked list over
  * the rows keeps LRU order for eviction.
  *
@@ -16,7 +19,9 @@
  *   once per `lruGrainMs` per flow (a move costs the cache lines of both
  *   neighbours).
  *
- * About 58 bytes per flow at 1,000,000 flows; nothing is allocated per call.
+ * About 58 bytes per flow at 1,000,000 flows. Nothing is allocated per call,
+ * except a new index when it doubles (about 20 doublings at most, while the
+ * number of flows climbs to a new high).
  * @module
  */
 
@@ -54,6 +59,7 @@ export interface FlowTableOptions {
 
 const MAX_TIMEOUT = 0x7fffffff; // wrap-safe comparison of 32-bit ms holds up to 2^31 - 1
 const MAX_FLOWS = 1 << 27; // keeps index offsets (cell << 2) within 31 bits
+const MIN_CELLS = 4096; // 64 KiB
 const noop = (_backend: number, _state: number) => {};
 
 // index cell: 4 words
@@ -76,6 +82,7 @@ export class FlowTable {
   timeouts: FlowTimeouts = { tcp: 900_000, tcpfin: 120_000, udp: 300_000 };
 
   #mask: number;
+  #maxCells: number;
   #cells: Int32Array<ArrayBuffer>;
   #rows: Int32Array<ArrayBuffer>;
   #prev: Int32Array;
@@ -103,10 +110,10 @@ export class FlowTable {
     this.#grain = Math.max(0, Math.min(MAX_TIMEOUT, options.lruGrainMs ?? 0));
     let cells = 16;
     while (cells * 3 < maxFlows * 4) cells *= 2;
-    this.#mask = cells - 1;
-    this.#cells = new Int32Array(cells * 4);
+    this.#maxCells = cells;
+    this.#cells = emptyCells(Math.min(cells, MIN_CELLS));
+    this.#mask = this.#cells.length / 4 - 1;
     this.#rows = new Int32Array(maxFlows * 4);
-    for (let i = 0; i < cells; i++) this.#cells[i << 2] = -1;
     this.#prev = new Int32Array(maxFlows);
     this.#next = new Int32Array(maxFlows);
   }
@@ -121,7 +128,12 @@ export class FlowTable {
     return this.#evicted;
   }
 
-  /** Bytes held by the table's typed arrays. */
+  /** Cells in the index now (it doubles as flows come, up to the size for `maxFlows`). */
+  get indexCells(): number {
+    return this.#mask + 1;
+  }
+
+  /** Bytes held by the table's typed arrays now (with the index at its full size once `maxFlows` were held). */
   get byteLength(): number {
     return this.#cells.byteLength + this.#rows.byteLength + this.#prev.byteLength +
       this.#next.byteLength;
@@ -162,6 +174,7 @@ export class FlowTable {
       this.remove(row);
       this.#free = this.#next[row];
     }
+    if (this.#size * 2 >= this.#mask && this.#mask + 1 < this.#maxCells) this.#grow();
     const cells = this.#cells;
     const mask = this.#mask;
     let i = hashKey(srcIp, ports, service) & mask;
@@ -314,6 +327,28 @@ export class FlowTable {
     return removed;
   }
 
+  /** Moves every flow into an index twice the size. */
+  #grow(): void {
+    const old = this.#cells;
+    const cells = emptyCells((this.#mask + 1) * 2);
+    const mask = cells.length / 4 - 1;
+    const rows = this.#rows;
+    for (let from = 0; from < old.length; from += 4) {
+      const row = old[from];
+      if (row < 0) continue;
+      let i = hashKey(old[from + C_SRC], old[from + C_PORTS], old[from + C_SERVICE]) & mask;
+      while (cells[i << 2] >= 0) i = (i + 1) & mask;
+      const at = i << 2;
+      cells[at] = row;
+      cells[at + C_SRC] = old[from + C_SRC];
+      cells[at + C_PORTS] = old[from + C_PORTS];
+      cells[at + C_SERVICE] = old[from + C_SERVICE];
+      rows[(row << 2) + R_CELL] = i;
+    }
+    this.#cells = cells;
+    this.#mask = mask;
+  }
+
   /** Removes all flows (each is reported to `onRemove`). */
   clear(): void {
     const rows = this.#rows;
@@ -337,4 +372,11 @@ export class FlowTable {
       : timeouts.tcpfin;
     return t > MAX_TIMEOUT ? MAX_TIMEOUT : t > 0 ? t : 0;
   }
+}
+
+/** An index of `count` cells, all empty. */
+function emptyCells(count: number): Int32Array<ArrayBuffer> {
+  const cells = new Int32Array(count * 4);
+  for (let at = 0; at < cells.length; at += 4) cells[at] = -1;
+  return cells;
 }

@@ -124,8 +124,9 @@ Deno.test("size never exceeds maxFlows under a flood of 5x maxFlows distinct ins
   const max = 1000;
   let reported = 0;
   const table = new FlowTable(max, { onRemove: () => reported++ });
-  const bytes = table.byteLength;
+  let bytes = 0;
   for (let i = 0; i < 5 * max; i++) {
+    if (i === max) bytes = table.byteLength;
     table.insert(0x0a000000 + i, ports(i & 0xffff, 80), 0, 0, FLOW_SYN, i);
     assert.ok(table.size <= max);
   }
@@ -166,8 +167,35 @@ Deno.test("removeBackend and removeService remove exactly their flows", () => {
 
 Deno.test("memory stays at most 64 bytes per flow at 1,000,000 flows", () => {
   const table = new FlowTable(1_000_000);
+  for (let i = 0; i < 1_000_000; i++) {
+    table.insert(0x0a000000 + (i >>> 4), ports(1024 + (i & 15), 80), 0, 0, FLOW_UDP, 0);
+  }
+  assert.equal(table.size, 1_000_000);
+  assert.equal(table.indexCells, 1 << 21, "the index grew to its full size");
   const perFlow = table.byteLength / table.maxFlows;
   assert.ok(perFlow <= 64, `${perFlow} bytes per flow`);
+});
+
+Deno.test("the index starts small and doubles at half full, keeping every flow", () => {
+  const table = new FlowTable(100_000);
+  const small = table.byteLength;
+  assert.equal(table.indexCells, 4096);
+  for (let i = 0; i < 2048; i++) table.insert(CLIENT + i, ports(1, 80), 0, i & 3, FLOW_UDP, 0);
+  assert.equal(table.indexCells, 4096);
+  table.insert(CLIENT + 2048, ports(1, 80), 0, 0, FLOW_UDP, 0);
+  assert.equal(table.indexCells, 8192);
+  assert.equal(table.byteLength, small + 4096 * 16);
+  for (let i = 2049; i < 100_000; i++) {
+    table.insert(CLIENT + i, ports(1, 80), 0, i & 3, FLOW_UDP, 0);
+  }
+  assert.equal(table.indexCells, 1 << 18); // 100,000 flows at load <= 0.75
+  for (let i = 0; i < 100_000; i++) {
+    const slot = table.lookup(CLIENT + i, ports(1, 80), 0);
+    assert.ok(slot >= 0, `flow ${i} lost`);
+    if (i >= 2049) assert.equal(table.backend(slot), i & 3);
+  }
+  for (let i = 0; i < 100_000; i += 2) table.remove(table.lookup(CLIENT + i, ports(1, 80), 0));
+  for (let i = 1; i < 100_000; i += 2) assert.ok(table.lookup(CLIENT + i, ports(1, 80), 0) >= 0);
 });
 
 type Op =
