@@ -88,8 +88,8 @@ export class ForwardingLoop {
     this.forwarder = new Forwarder(shared, { maxFlows });
     this.#clock = options.clock ?? Date.now;
     this.#report = options.report ?? (() => {});
-    // Visit the whole table (about 2 slots per flow) twice a second.
-    this.#expireBudget = Math.ceil((maxFlows * 2 * TICK_MS) / 500);
+    // Visit every row of the table twice a second.
+    this.#expireBudget = Math.ceil((maxFlows * TICK_MS) / 500);
   }
 
   /** Queues a program or command; applied before the next batch. */
