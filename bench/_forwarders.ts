@@ -7,10 +7,14 @@
  * - `kernel`: bench/tc_bpf.c, a tc ingress filter that rewrites the MACs and
  *   redirects the frame out of eth0, all in the kernel's receive path.
  *
- * dsr drops frames to the VIP at tc ingress after its capture has copied them
+ * All three run at once, each on its own VIP (`forwarderVips`), and the
+ * generator addresses one at a time; frames to the others' VIPs only pass
+ * their capture filters and tc programs.
+ *
+ * dsr drops frames to its VIP at tc ingress after its capture has copied them
  * (packet sockets see a frame before tc ingress), which spares the kernel's IP
  * stack from routing and dropping every one of them: control/ingress_drop.ts.
- * With `ingressDrop` the C forwarder gets the same drop (tc_bpf.c); with
+ * With `ingressDrop` the C forwarder gets the same drop; with
  * `dsrNoIngressDrop` dsr runs without its own.
  * @module
  */
@@ -20,7 +24,7 @@ import { dsrOk, startDaemon, status, tempPaths } from "../test/_dsr.ts";
 import { type NsProcess, nsSpawn, waitFor } from "../test/_netns.ts";
 import { nsExec } from "../lab/topology.ts";
 import type { Helpers } from "./_build.ts";
-import { FORWARDER_CORE, pin } from "./_lab.ts";
+import { FORWARDER_CORE, forwarderVips, ingressDrop, pin } from "./_lab.ts";
 import type { ForwarderName } from "./_options.ts";
 
 /** What a forwarder says it did, cumulative; null where it cannot tell. */
@@ -53,7 +57,9 @@ const NO_STATS: ForwarderStats = {
 };
 
 /**
- * Starts forwarder `name` on the lab's balancer.
+ * Starts forwarder `name` on the lab's balancer, serving its own VIP
+ * (`forwarderVips`). Start the kernel's first: its tc_bpf makes the ingress
+ * qdisc that dsr's drop filter then joins; stop in the reverse order.
  * @throws {Error} when it cannot start (with its output)
  */
 export async function startForwarder(
@@ -62,15 +68,16 @@ export async function startForwarder(
   options: { helpers: Helpers; ingressDrop: boolean; dsrNoIngressDrop?: boolean },
 ): Promise<RunningForwarder> {
   const { helpers } = options;
-  if (name === "kernel") return await startKernel(lab, helpers);
+  const vip = forwarderVips(lab)[name];
+  if (name === "kernel") return await startKernel(lab, helpers, vip);
   if (name === "dsr") {
-    return await startDsr(lab, options.dsrNoIngressDrop ? ["--no-ingress-drop"] : []);
+    return await startDsr(lab, vip, options.dsrNoIngressDrop ? ["--no-ingress-drop"] : []);
   }
-  const fwd = await startC(lab, helpers);
+  const fwd = await startC(lab, helpers, vip);
   if (!options.ingressDrop) return fwd;
   const lb = lab.balancer;
   try {
-    await nsExec(lb.ns, [helpers.tcBpf, "drop", lb.iface, lab.vip], { check: true });
+    await ingressDrop(lb.ns, lb.iface, [vip], C_DROP_PREF);
   } catch (error) {
     await fwd.stop();
     throw error;
@@ -78,18 +85,30 @@ export async function startForwarder(
   return {
     ...fwd,
     async stop() {
-      await nsExec(lb.ns, ["tc", "qdisc", "del", "dev", lb.iface, "ingress"]);
+      await nsExec(lb.ns, [
+        "tc",
+        "filter",
+        "del",
+        "dev",
+        lb.iface,
+        "ingress",
+        "pref",
+        String(C_DROP_PREF),
+      ]);
       await fwd.stop();
     },
   };
 }
 
-async function startDsr(lab: Lab, extra: string[]): Promise<RunningForwarder> {
+/** tc priority of the C forwarder's drop filter (dsr's is 213, the kernel forwarder's 1). */
+const C_DROP_PREF = 100;
+
+async function startDsr(lab: Lab, vip: string, extra: string[]): Promise<RunningForwarder> {
   const paths = await tempPaths();
   let daemon: NsProcess | null = null;
   try {
     for (const [port, proto] of [["9", "udp"], ["80", "tcp"]]) {
-      const service = `${lab.vip}:${port}`;
+      const service = `${vip}:${port}`;
       await dsrOk(paths, ["vip", "add", service, "--proto", proto, "--check", "none"]);
       for (const s of lab.servers) {
         await dsrOk(paths, ["rip", "add", service, s.ip, "--proto", proto]);
@@ -123,11 +142,11 @@ async function startDsr(lab: Lab, extra: string[]): Promise<RunningForwarder> {
   }
 }
 
-async function startC(lab: Lab, helpers: Helpers): Promise<RunningForwarder> {
+async function startC(lab: Lab, helpers: Helpers, vip: string): Promise<RunningForwarder> {
   const sinks = lab.servers.map((s) => s.mac).join(",");
   const proc = nsSpawn(lab.balancer.ns, [
     ...["taskset", "-c", String(FORWARDER_CORE), helpers.cForwarder],
-    ...[lab.balancer.iface, lab.vip, lab.balancer.mac, sinks],
+    ...[lab.balancer.iface, vip, lab.balancer.mac, sinks],
   ]);
   const lines = () => proc.output().split("\n").filter((l) => /^\{.*\}$/.test(l));
   try {
@@ -155,10 +174,10 @@ async function startC(lab: Lab, helpers: Helpers): Promise<RunningForwarder> {
   };
 }
 
-async function startKernel(lab: Lab, helpers: Helpers): Promise<RunningForwarder> {
+async function startKernel(lab: Lab, helpers: Helpers, vip: string): Promise<RunningForwarder> {
   const lb = lab.balancer;
   const sinks = lab.servers.map((s) => s.mac).join(",");
-  await nsExec(lb.ns, [helpers.tcBpf, "forward", lb.iface, lab.vip, lb.mac, sinks], {
+  await nsExec(lb.ns, [helpers.tcBpf, "forward", lb.iface, vip, lb.mac, sinks], {
     check: true,
   });
   return {

@@ -6,9 +6,11 @@
  * @module
  */
 
+import { dropProgram } from "../control/ingress_drop.ts";
+import { formatIpv4, parseIpv4 } from "../dataplane/addr.ts";
 import type { Lab, LabHost } from "../lab/topology.ts";
 import { nsExec } from "../lab/topology.ts";
-import type { Helpers } from "./_build.ts";
+import type { ForwarderName } from "./_options.ts";
 
 /** Core the generator (trafgen) and the harness run on. */
 export const GENERATOR_CORE = 0;
@@ -16,16 +18,45 @@ export const GENERATOR_CORE = 0;
 export const FORWARDER_CORE = 1;
 
 /**
+ * The VIP each forwarder serves. All three run at once, each on its own VIP,
+ * and a step offers traffic to one of them: so the forwarders take turns step
+ * by step, under the same conditions, instead of one after the other over
+ * minutes in which the machine's speed drifts.
+ */
+export function forwarderVips(lab: Lab): Record<ForwarderName, string> {
+  const base = parseIpv4(lab.vip);
+  return { dsr: lab.vip, c: formatIpv4(base + 1), kernel: formatIpv4(base + 2) };
+}
+
+/** Adds a tc filter to `iface` in `ns` that drops IPv4 frames to `vips` at ingress (clsact). */
+export async function ingressDrop(
+  ns: string,
+  iface: string,
+  vips: string[],
+  pref: number,
+): Promise<void> {
+  const qdiscs = await nsExec(ns, ["tc", "qdisc", "show", "dev", iface], { check: true });
+  if (!/qdisc (clsact|ingress)/.test(qdiscs.stdout)) {
+    await nsExec(ns, ["tc", "qdisc", "add", "dev", iface, "clsact"], { check: true });
+  }
+  await nsExec(ns, [
+    ...["tc", "filter", "add", "dev", iface, "ingress", "protocol", "ip", "pref", String(pref)],
+    ...["bpf", "da", "bytecode", dropProgram(vips.map(parseIpv4))],
+  ], { check: true });
+}
+
+/**
  * Prepares the lab:
  * - static bridge entries for every host, so no frame is ever flooded, even
  *   for sinks that never speak (the C and kernel forwarders send no ARP);
  * - RPS on the balancer's eth0 to the forwarder's core, so the receive path
  *   of the balancer (capture, tc) runs there and not on the generator's core;
- * - at each sink, a tc BPF program drops frames to the VIP right after the
- *   interface counted them, so sinks cost little and send nothing back.
+ * - at each sink, a tc filter drops frames to the VIPs right after the
+ *   interface counted them (dsr's own drop program, control/ingress_drop.ts),
+ *   so sinks cost little and send nothing back.
  * @throws {Error} naming the command that failed
  */
-export async function prepareLab(lab: Lab, helpers: Helpers): Promise<void> {
+export async function prepareLab(lab: Lab): Promise<void> {
   for (const h of [lab.client, lab.balancer, ...lab.servers]) {
     const entry = ["bridge", "fdb", "replace", h.mac, "dev", `v-${h.name}`, "master", "static"];
     await nsExec(lab.bridgeNs, entry, { check: true });
@@ -36,9 +67,8 @@ export async function prepareLab(lab: Lab, helpers: Helpers): Promise<void> {
     "-c",
     `echo ${mask} > /sys/class/net/${lab.balancer.iface}/queues/rx-0/rps_cpus`,
   ], { check: true });
-  for (const sink of lab.servers) {
-    await nsExec(sink.ns, [helpers.tcBpf, "drop", sink.iface, lab.vip], { check: true });
-  }
+  const vips = Object.values(forwarderVips(lab));
+  for (const sink of lab.servers) await ingressDrop(sink.ns, sink.iface, vips, 1);
 }
 
 /** The sinks' received frame counts, one per sink. */

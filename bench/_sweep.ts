@@ -1,9 +1,9 @@
 /**
- * One sweep: a forwarder, a traffic type, a warm-up, one step per offered
- * rate, then a binary search for the highest loss-free rate between the last
- * loss-free step and the first lossy one. A sweep stops after two steps in a
- * row lose more than 10%: the forwarder is saturated, and higher rates would
- * only show it collapse further.
+ * One sweep: a traffic type, a warm-up, one step per offered rate and
+ * forwarder, then a binary search per forwarder for its highest loss-free
+ * rate between its last loss-free step and its first lossy one. A forwarder
+ * leaves the sweep after two steps in a row lose more than 10%: it is
+ * saturated, and higher rates would only show it collapse further.
  *
  * A step disturbed by the rest of the machine is measured again, up to twice:
  * when other processes used more than 0.15 CPU meanwhile, or when the
@@ -15,10 +15,11 @@
 import type { Lab } from "../lab/topology.ts";
 import type { Helpers } from "./_build.ts";
 import type { RunningForwarder } from "./_forwarders.ts";
+import { forwarderVips } from "./_lab.ts";
 import type { BenchOptions } from "./_options.ts";
-import { LOSS_FREE } from "./_report.ts";
+import { LOSS_FREE, type SweepResult } from "./_report.ts";
 import { describe, measureStep, type StepResult } from "./_step.ts";
-import { makeGenerator, type TrafficProfile } from "./_traffic.ts";
+import { type Generator, makeGenerator, type TrafficProfile } from "./_traffic.ts";
 
 /** Loss above which a step counts as saturated, and how many in a row end a sweep. */
 const SATURATED_LOSS = 0.1;
@@ -29,25 +30,33 @@ const SEARCH_RESOLUTION = 0.02;
 const DISTURBED_LOAD = 0.15;
 const RETRIES = 2;
 
-/** Where a sweep runs: the lab, the forwarder on it, the helpers, a scratch directory. */
+/** Where a sweep runs: the lab, the forwarders on it, the helpers, a scratch directory. */
 export interface SweepEnv {
   lab: Lab;
-  fwd: RunningForwarder;
+  /** Running at once, each on its own VIP (`forwarderVips`). */
+  fwds: RunningForwarder[];
   helpers: Helpers;
   dir: string;
   /** The highest rate the generator has offered in this run, shared by all sweeps. */
   generator: { maxPps: number };
 }
 
-/** The steps of a sweep and of its search. */
-export interface SweepSteps {
+/** One forwarder's part of a sweep. */
+interface Lane {
+  fwd: RunningForwarder;
+  generator: Generator;
   steps: StepResult[];
   search: StepResult[];
+  saturated: number;
+  lo: number;
+  hi: number;
 }
 
 /**
  * Runs the warm-up, every step of `options.rates` and the search for one
- * traffic profile.
+ * traffic profile, for every forwarder in turn at each rate (who goes first
+ * rotates from rate to rate), so that all of them meet the machine in the
+ * same state.
  * @param log called with a line after each step
  */
 export async function sweep(
@@ -55,45 +64,61 @@ export async function sweep(
   profile: TrafficProfile,
   options: BenchOptions,
   log: (line: string) => void,
-): Promise<SweepSteps> {
-  const { lab, fwd } = env;
-  const generator = await makeGenerator({
-    kind: options.generator,
-    profile,
-    lab,
-    helpers: env.helpers,
-    dir: env.dir,
-  });
+): Promise<SweepResult[]> {
+  const { lab } = env;
+  const vips = forwarderVips(lab);
+  const lanes: Lane[] = [];
+  for (const fwd of env.fwds) {
+    const generator = await makeGenerator({
+      kind: options.generator,
+      profile,
+      lab,
+      helpers: env.helpers,
+      dir: env.dir,
+      vip: vips[fwd.name],
+    });
+    lanes.push({ fwd, generator, steps: [], search: [], saturated: 0, lo: 0, hi: 0 });
+  }
   // Warm-up: JIT, caches and (for udp) the flow table; not recorded.
-  await generator.offer(options.rates[0], options.warmupSeconds);
-  const measure = async (rate: number, tag: string) => {
+  for (const lane of lanes) await lane.generator.offer(options.rates[0], options.warmupSeconds);
+  const measure = async (lane: Lane, rate: number, tag: string) => {
     for (let attempt = 0;; attempt++) {
-      const step = await measureStep(lab, fwd, generator, rate, options);
+      const step = await measureStep(lab, lane.fwd, lane.generator, rate, options);
       env.generator.maxPps = Math.max(env.generator.maxPps, step.offeredPps);
       const why = disturbed(step, env.generator.maxPps);
-      log(`${describe(fwd.name, profile.type, step)}${tag}${why ? ` disturbed: ${why}` : ""}`);
+      const line = describe(lane.fwd.name, profile.type, step);
+      log(`${line}${tag}${why ? ` disturbed: ${why}` : ""}`);
       if (!why || attempt === RETRIES) return { ...step, retries: attempt };
     }
   };
-  const steps: StepResult[] = [];
-  let saturated = 0;
-  for (const rate of options.rates) {
-    if (saturated >= SATURATED_STEPS) break;
-    const step = await measure(rate, "");
-    steps.push(step);
-    saturated = step.loss > SATURATED_LOSS ? saturated + 1 : 0;
+  for (const [i, rate] of options.rates.entries()) {
+    for (let k = 0; k < lanes.length; k++) {
+      const lane = lanes[(i + k) % lanes.length];
+      if (lane.saturated >= SATURATED_STEPS) continue;
+      const step = await measure(lane, rate, "");
+      lane.steps.push(step);
+      lane.saturated = step.loss > SATURATED_LOSS ? lane.saturated + 1 : 0;
+    }
   }
-  const search: StepResult[] = [];
-  let { lo, hi } = bracket(steps);
-  for (let i = 0; i < options.search && lo > 0 && hi - lo > lo * SEARCH_RESOLUTION; i++) {
-    const rate = Math.round((lo + hi) / 2 / 1000) * 1000;
-    const step = await measure(rate, " (search)");
-    search.push(step);
-    if (step.loss <= LOSS_FREE) lo = rate;
-    else if (!step.generatorLimited) hi = rate;
-    else break; // the generator fell short, not the forwarder: nothing to learn here
+  for (const lane of lanes) Object.assign(lane, bracket(lane.steps));
+  for (let i = 0; i < options.search; i++) {
+    for (const lane of lanes) {
+      const { lo, hi } = lane;
+      if (lo <= 0 || hi - lo <= lo * SEARCH_RESOLUTION) continue;
+      const rate = Math.round((lo + hi) / 2 / 1000) * 1000;
+      const step = await measure(lane, rate, " (search)");
+      lane.search.push(step);
+      if (step.loss <= LOSS_FREE) lane.lo = rate;
+      else if (!step.generatorLimited) lane.hi = rate;
+      else lane.lo = 0; // the generator fell short, not the forwarder: nothing to learn here
+    }
   }
-  return { steps, search };
+  return lanes.map((lane) => ({
+    forwarder: lane.fwd.name,
+    traffic: profile.type,
+    steps: lane.steps,
+    search: lane.search,
+  }));
 }
 
 /** Why a step does not measure the forwarder alone, or null. */

@@ -92,6 +92,8 @@ export interface GeneratorSetup {
   helpers: Helpers;
   /** Scratch directory (trafgen's configuration and its temporary file). */
   dir: string;
+  /** Where the frames go; default the lab's VIP. */
+  vip?: string;
 }
 
 /**
@@ -101,7 +103,7 @@ export interface GeneratorSetup {
 export async function makeGenerator(setup: GeneratorSetup): Promise<Generator> {
   const { lab, profile } = setup;
   const client = lab.client;
-  const addr = { dstMac: lab.balancer.mac, srcMac: client.mac, vip: lab.vip };
+  const addr = { dstMac: lab.balancer.mac, srcMac: client.mac, vip: setup.vip ?? lab.vip };
   if (setup.kind === "c") {
     return {
       async offer(pps, seconds) {
@@ -114,7 +116,7 @@ export async function makeGenerator(setup: GeneratorSetup): Promise<Generator> {
       },
     };
   }
-  const config = `${setup.dir}/${profile.type}.trafgen`;
+  const config = `${setup.dir}/${profile.type}-${addr.vip}.trafgen`;
   await Deno.writeTextFile(config, trafgenConfig(profile.type, addr));
   return {
     async offer(pps, seconds) {

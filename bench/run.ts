@@ -21,7 +21,7 @@ import { buildHelpers, type Helpers, requireTools } from "./_build.ts";
 import { busySeconds, coreTimes } from "./_counters.ts";
 import { type RunningForwarder, startForwarder } from "./_forwarders.ts";
 import { FORWARDER_CORE, GENERATOR_CORE, pin, prepareLab } from "./_lab.ts";
-import { type BenchOptions, parseBenchArgs } from "./_options.ts";
+import { type BenchOptions, FORWARDERS, parseBenchArgs } from "./_options.ts";
 import { summarize, type SweepResult, table, type TrafficSummary } from "./_report.ts";
 import { chart } from "./_svg.ts";
 import { sweep } from "./_sweep.ts";
@@ -84,28 +84,34 @@ async function tidy(files: string[]): Promise<void> {
   }).output().catch(() => {});
 }
 
-/** The forwarder running now, so a signal can stop it before the lab goes. */
-let running: RunningForwarder | null = null;
+/** The forwarders running now, so a signal can stop them before the lab goes. */
+let running: RunningForwarder[] = [];
+
+async function stopAll(): Promise<void> {
+  // Reverse order: the kernel forwarder's qdisc goes last (see startForwarder).
+  for (const fwd of running.reverse()) await fwd.stop();
+  running = [];
+}
 
 async function runSweeps(lab: Lab, helpers: Helpers, dir: string, options: BenchOptions) {
   const sweeps: SweepResult[] = [];
   const generator = { maxPps: 0 };
-  for (const name of options.forwarders) {
-    const fwd = running = await startForwarder(name, lab, {
-      helpers,
-      ingressDrop: options.ingressDrop,
-      dsrNoIngressDrop: options.dsrNoIngressDrop,
-    });
-    try {
-      for (const traffic of options.traffic) {
-        const env = { lab, fwd, helpers, dir, generator };
-        const { steps, search } = await sweep(env, PROFILES[traffic], options, console.log);
-        sweeps.push({ forwarder: name, traffic, steps, search });
-      }
-    } finally {
-      running = null;
-      await fwd.stop();
+  try {
+    for (const name of FORWARDERS.filter((f) => options.forwarders.includes(f))) {
+      running.push(
+        await startForwarder(name, lab, {
+          helpers,
+          ingressDrop: options.ingressDrop,
+          dsrNoIngressDrop: options.dsrNoIngressDrop,
+        }),
+      );
     }
+    for (const traffic of options.traffic) {
+      const env = { lab, fwds: running, helpers, dir, generator };
+      sweeps.push(...await sweep(env, PROFILES[traffic], options, console.log));
+    }
+  } finally {
+    await stopAll();
   }
   return sweeps;
 }
@@ -124,7 +130,7 @@ export async function main(args: string[]): Promise<BenchResult> {
   const dir = await Deno.makeTempDir({ prefix: "dsr-bench-" });
   const prefix = uniquePrefix();
   const cleanup = async () => {
-    await running?.stop();
+    await stopAll();
     await labDown(prefix);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
@@ -141,7 +147,7 @@ export async function main(args: string[]): Promise<BenchResult> {
       );
     }
     const lab = await labUp({ prefix, servers: 3 });
-    await prepareLab(lab, helpers);
+    await prepareLab(lab);
     const sweeps = await runSweeps(lab, helpers, dir, options);
     const summary = options.traffic.map((t) => summarize(t, sweeps));
     const result: BenchResult = {

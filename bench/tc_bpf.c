@@ -10,11 +10,12 @@
  *   tc_bpf forward IFACE VIP LB_MAC SINK_MAC[,SINK_MAC...]
  *       IPv4 frames to VIP (IHL 5): destination MAC := SINK_MAC[source port %
  *       number of sinks], source MAC := LB_MAC, then redirected out of IFACE
- *       (the work of pedit + mirred egress redirect). Anything else passes.
+ *       (the work of pedit + mirred egress redirect). Anything else goes on to
+ *       the next filter (dsr's own ingress drop, when the bench runs it too).
  *   tc_bpf drop IFACE VIP
  *       IPv4 frames to VIP are dropped at ingress, after the interface counted
  *       them and packet sockets took their copy (cheap sinks; a balancer
- *       whose IP stack need not see VIP frames); anything else passes.
+ *       whose IP stack need not see VIP frames); anything else goes on.
  *
  * Remove with `tc qdisc del dev IFACE ingress` (or by deleting the namespace).
  * Built by bench/run.ts: gcc -O2 -o tc_bpf tc_bpf.c
@@ -36,7 +37,7 @@
 
 #define MAX_SINKS 32
 #define MAX_INSNS 256
-#define TC_ACT_OK 0
+#define TC_ACT_UNSPEC (-1) /* no verdict: the next filter on the qdisc decides */
 #define TC_ACT_SHOT 2
 
 static struct bpf_insn insns[MAX_INSNS];
@@ -118,7 +119,7 @@ static void build_forward(uint32_t vip_raw, const uint8_t lb[6], uint8_t sinks[]
   emit(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect);
   emit(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
   for (int i = 0; i < 4; i++) land(pass[i]);
-  emit(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, TC_ACT_OK);
+  emit(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, TC_ACT_UNSPEC);
   emit(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
@@ -128,7 +129,7 @@ static void build_drop(uint32_t vip_raw) {
   emit(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, TC_ACT_SHOT);
   emit(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
   for (int i = 0; i < 4; i++) land(pass[i]);
-  emit(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, TC_ACT_OK);
+  emit(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, TC_ACT_UNSPEC);
   emit(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
