@@ -5,9 +5,9 @@
  * finds rows. It starts small and doubles whenever it is half full, up to the
  * size that keeps `maxFlows` flows at load <= 0.75, so a table that holds a
  * few thousand flows keeps them in a few hundred kilobytes (in the CPU's
- * caches) rather than spread over tens of megabytes. Deletion shifts later index cells back, so there
- * are no tombstones and the table never degrades. A doubly linked list over
- * the rows keeps LRU order for eviction.
+ * caches) rather than spread over tens of megabytes. Deletion shifts later
+ * index cells back, so there are no tombstones and the table never degrades.
+ * A doubly linked list over the rows keeps LRU order for eviction.
  *
  * The layout is chosen for the cache, which decides the forwarding rate once
  * the kernel's packet work has evicted everything between two batches:
@@ -20,8 +20,8 @@
  *   neighbours).
  *
  * About 58 bytes per flow at 1,000,000 flows. Nothing is allocated per call,
- * except a new index when it doubles (about 20 doublings at most, while the
- * number of flows climbs to a new high).
+ * except a new index when it doubles (nine times on the way to 1,000,000
+ * flows, each while the number of flows climbs to a new high).
  * @module
  */
 

@@ -32,7 +32,11 @@ Deno.test("bench --quick measures dsr, the C forwarder and the kernel and writes
       const step = sweep.steps.find((s) => s.targetPps === lowest);
       assert.ok(step, `${sweep.forwarder} has no step at ${lowest} pps`);
       assert.ok(step.offered > 0, `the generator offered nothing to ${sweep.forwarder}`);
-      assert.ok(step.delivered > 0, `${sweep.forwarder} delivered nothing at ${lowest} pps`);
+      // The forwarders run at once on their own VIPs: each step's frames are one forwarder's.
+      assert.ok(
+        step.delivered >= 0.95 * step.offered,
+        `${sweep.forwarder} delivered ${step.delivered} of ${step.offered} at ${lowest} pps`,
+      );
     }
     assert.equal(result.summary.length, result.options.traffic.length);
 

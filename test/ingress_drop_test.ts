@@ -3,7 +3,8 @@
  * the VIP out of the balancer's own IP stack (its InAddrErrors counter, which
  * counts every frame the stack routed and dropped, stays still) while the
  * capture still forwards them; it follows VIP changes and goes with the
- * daemon. With --no-ingress-drop the counter moves, which shows it counts
+ * daemon (taking away the clsact qdisc it added, leaving an ingress qdisc it
+ * found). With --no-ingress-drop the counter moves, which shows it counts
  * what the filter spares.
  */
 
@@ -81,6 +82,18 @@ for (const drop of [true, false]) {
           const after = await ingress(lb);
           assert.equal(after.filters.trim(), "", "the filter left with the daemon");
           assert.doesNotMatch(after.qdiscs, /clsact/, "and so did the qdisc it added");
+
+          // An ingress qdisc of the operator's is used as it is, and stays.
+          await nsExec(lb, ["tc", "qdisc", "add", "dev", "eth0", "ingress"], { check: true });
+          const again = await startDaemon(paths, lab);
+          processes.push(again);
+          const shared = await ingress(lb);
+          assert.match(shared.filters, /pref 213 bpf/);
+          assert.doesNotMatch(shared.qdiscs, /clsact/);
+          await again.kill();
+          const left = await ingress(lb);
+          assert.equal(left.filters.trim(), "");
+          assert.match(left.qdiscs, /qdisc ingress/, "the operator's qdisc is still there");
         } finally {
           await stopAll(processes);
           await Deno.remove(paths.dir, { recursive: true }).catch(() => {});
