@@ -55,8 +55,10 @@ const SETUP = {
   kernel: "bench/tc_bpf.c: ingress qdisc + cls_bpf direct-action program (rewrite MACs, " +
     "bpf_redirect egress to eth0); act_pedit, act_skbedit, act_gact and cls_flower are not " +
     "built into this kernel",
-  sinks: "3 real servers; delivered = their eth0 rx counters; a tc BPF program drops the frames " +
-    "after counting",
+  sinks: "3 real servers; delivered = their eth0 rx counters; a tc filter (dsr's cBPF drop " +
+    "program) drops the frames after counting",
+  turns: "all three forwarders run at once, each on its own VIP (dsr .100, C .101, kernel .102); " +
+    "each step offers traffic to one of them, in turns, who goes first rotating by rate",
 };
 
 async function hostInfo(): Promise<BenchResult["host"]> {

@@ -12,10 +12,8 @@
  *       number of sinks], source MAC := LB_MAC, then redirected out of IFACE
  *       (the work of pedit + mirred egress redirect). Anything else goes on to
  *       the next filter (dsr's own ingress drop, when the bench runs it too).
- *   tc_bpf drop IFACE VIP
- *       IPv4 frames to VIP are dropped at ingress, after the interface counted
- *       them and packet sockets took their copy (cheap sinks; a balancer
- *       whose IP stack need not see VIP frames); anything else goes on.
+ *       (Drops at ingress, for the sinks and the C forwarder's --ingress-drop,
+ *       use dsr's own classic BPF program: control/ingress_drop.ts.)
  *
  * Remove with `tc qdisc del dev IFACE ingress` (or by deleting the namespace).
  * Built by bench/run.ts: gcc -O2 -o tc_bpf tc_bpf.c
@@ -38,7 +36,6 @@
 #define MAX_SINKS 32
 #define MAX_INSNS 256
 #define TC_ACT_UNSPEC (-1) /* no verdict: the next filter on the qdisc decides */
-#define TC_ACT_SHOT 2
 
 static struct bpf_insn insns[MAX_INSNS];
 static int n_insns = 0;
@@ -123,16 +120,6 @@ static void build_forward(uint32_t vip_raw, const uint8_t lb[6], uint8_t sinks[]
   emit(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
-static void build_drop(uint32_t vip_raw) {
-  int pass[4];
-  emit_match(vip_raw, 14 + 20, pass);
-  emit(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, TC_ACT_SHOT);
-  emit(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-  for (int i = 0; i < 4; i++) land(pass[i]);
-  emit(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, TC_ACT_UNSPEC);
-  emit(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-}
-
 static long sys_bpf(int cmd, union bpf_attr *attr) {
   return syscall(__NR_bpf, cmd, attr, sizeof *attr);
 }
@@ -144,13 +131,8 @@ static int run(const char *cmd) {
 }
 
 int main(int argc, char **argv) {
-  int forward = argc == 6 && strcmp(argv[1], "forward") == 0;
-  int drop = argc == 4 && strcmp(argv[1], "drop") == 0;
-  if (!forward && !drop) {
-    fprintf(stderr,
-            "usage: %s forward IFACE VIP LB_MAC SINK_MAC[,SINK_MAC...]\n"
-            "       %s drop IFACE VIP\n",
-            argv[0], argv[0]);
+  if (argc != 6 || strcmp(argv[1], "forward") != 0) {
+    fprintf(stderr, "usage: %s forward IFACE VIP LB_MAC SINK_MAC[,SINK_MAC...]\n", argv[0]);
     return 2;
   }
   const char *iface = argv[2];
@@ -160,20 +142,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tc_bpf: bad interface %s or VIP %s\n", iface, argv[3]);
     return 2;
   }
-  if (forward) {
-    uint8_t lb[6];
-    uint8_t sinks[MAX_SINKS][6];
-    int nsinks = 0;
-    if (parse_mac(argv[4], lb) < 0) return 2;
-    for (char *tok = strtok(argv[5], ","); tok != NULL; tok = strtok(NULL, ",")) {
-      if (nsinks == MAX_SINKS || parse_mac(tok, sinks[nsinks]) < 0) return 2;
-      nsinks++;
-    }
-    if (nsinks == 0) return 2;
-    build_forward(vip.s_addr, lb, sinks, nsinks, ifindex);
-  } else {
-    build_drop(vip.s_addr);
+  uint8_t lb[6];
+  uint8_t sinks[MAX_SINKS][6];
+  int nsinks = 0;
+  if (parse_mac(argv[4], lb) < 0) return 2;
+  for (char *tok = strtok(argv[5], ","); tok != NULL; tok = strtok(NULL, ",")) {
+    if (nsinks == MAX_SINKS || parse_mac(tok, sinks[nsinks]) < 0) return 2;
+    nsinks++;
   }
+  if (nsinks == 0) return 2;
+  build_forward(vip.s_addr, lb, sinks, nsinks, ifindex);
 
   static char log[65536];
   union bpf_attr load;
