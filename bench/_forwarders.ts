@@ -24,6 +24,7 @@ import { dsrOk, startDaemon, status, tempPaths } from "../test/_dsr.ts";
 import { type NsProcess, nsSpawn, waitFor } from "../test/_netns.ts";
 import { nsExec } from "../lab/topology.ts";
 import type { Helpers } from "./_build.ts";
+import type { IngressDrop } from "../control/ingress_drop.ts";
 import { FORWARDER_CORE, forwarderVips, ingressDrop, pin } from "./_lab.ts";
 import type { ForwarderName } from "./_options.ts";
 
@@ -76,8 +77,9 @@ export async function startForwarder(
   const fwd = await startC(lab, helpers, vip);
   if (!options.ingressDrop) return fwd;
   const lb = lab.balancer;
+  let drop: IngressDrop;
   try {
-    await ingressDrop(lb.ns, lb.iface, [vip], C_DROP_PREF);
+    drop = await ingressDrop(lb.ns, lb.iface, [vip], C_DROP_PREF);
   } catch (error) {
     await fwd.stop();
     throw error;
@@ -85,16 +87,7 @@ export async function startForwarder(
   return {
     ...fwd,
     async stop() {
-      await nsExec(lb.ns, [
-        "tc",
-        "filter",
-        "del",
-        "dev",
-        lb.iface,
-        "ingress",
-        "pref",
-        String(C_DROP_PREF),
-      ]);
+      await drop.remove();
       await fwd.stop();
     },
   };

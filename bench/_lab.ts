@@ -6,7 +6,7 @@
  * @module
  */
 
-import { dropProgram } from "../control/ingress_drop.ts";
+import { IngressDrop } from "../control/ingress_drop.ts";
 import { formatIpv4, parseIpv4 } from "../dataplane/addr.ts";
 import type { Lab, LabHost } from "../lab/topology.ts";
 import { nsExec } from "../lab/topology.ts";
@@ -28,21 +28,21 @@ export function forwarderVips(lab: Lab): Record<ForwarderName, string> {
   return { dsr: lab.vip, c: formatIpv4(base + 1), kernel: formatIpv4(base + 2) };
 }
 
-/** Adds a tc filter to `iface` in `ns` that drops IPv4 frames to `vips` at ingress (clsact). */
+/**
+ * Drops IPv4 frames to `vips` at the ingress of `iface` in `ns`, with dsr's
+ * own filter (control/ingress_drop.ts) at tc priority `pref`.
+ * @throws {Error} with tc's complaint
+ */
 export async function ingressDrop(
   ns: string,
   iface: string,
   vips: string[],
   pref: number,
-): Promise<void> {
-  const qdiscs = await nsExec(ns, ["tc", "qdisc", "show", "dev", iface], { check: true });
-  if (!/qdisc (clsact|ingress)/.test(qdiscs.stdout)) {
-    await nsExec(ns, ["tc", "qdisc", "add", "dev", iface, "clsact"], { check: true });
-  }
-  await nsExec(ns, [
-    ...["tc", "filter", "add", "dev", iface, "ingress", "protocol", "ip", "pref", String(pref)],
-    ...["bpf", "da", "bytecode", dropProgram(vips.map(parseIpv4))],
-  ], { check: true });
+): Promise<IngressDrop> {
+  const drop = new IngressDrop(iface, { netns: ns, pref });
+  const warning = await drop.sync(vips);
+  if (warning) throw new Error(`${ns}: ${warning}`);
+  return drop;
 }
 
 /**

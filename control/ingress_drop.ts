@@ -15,8 +15,9 @@
  */
 
 import { parseIpv4 } from "../dataplane/addr.ts";
+import { runTool, type ToolRun } from "./tool.ts";
 
-/** tc priority of our filter: one number, so replacing and removing it touch nothing else. */
+/** tc priority of the daemon's filter: one number, so replacing and removing it touch nothing else. */
 export const INGRESS_DROP_PREF = 213;
 /** A cBPF conditional jump reaches at most 255 instructions ahead. */
 export const MAX_DROPPED_VIPS = 250;
@@ -43,33 +44,24 @@ export function dropProgram(vips: readonly number[]): string {
   return [String(code.length), ...code.map((c) => c.join(" "))].join(",");
 }
 
-/** Runs `tc args…`; never throws. */
-async function tc(args: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    const o = await new Deno.Command("tc", {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    const text = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
-    return { ok: o.success, out: text.trim() };
-  } catch (error) {
-    return { ok: false, out: (error as Error).message };
-  }
+/** Where an {@link IngressDrop} goes besides its interface. */
+export interface IngressDropOptions {
+  /** Network namespace of the interface (tc -n); default the daemon's own. */
+  netns?: string;
+  /** tc priority of the filter; default {@link INGRESS_DROP_PREF}. */
+  pref?: number;
 }
 
 /** The tc ingress drop of one interface. */
 export class IngressDrop {
   #installed: string | null = null; // the program in place, "" for none, null before the first sync
   #madeQdisc = false;
+  readonly #netns: string[];
+  readonly #pref: string;
 
-  constructor(readonly iface: string) {}
-
-  /** Whether a drop filter is in place. */
-  get active(): boolean {
-    return this.#installed !== null && this.#installed !== "";
+  constructor(readonly iface: string, options: IngressDropOptions = {}) {
+    this.#netns = options.netns === undefined ? [] : ["-n", options.netns];
+    this.#pref = String(options.pref ?? INGRESS_DROP_PREF);
   }
 
   /**
@@ -77,7 +69,8 @@ export class IngressDrop {
    * warning when tc refused, in which case the kernel keeps seeing them.
    */
   async sync(vips: readonly string[]): Promise<string | null> {
-    const addrs = [...new Set(vips)].sort().slice(0, MAX_DROPPED_VIPS).map(parseIpv4);
+    const unique = [...new Set(vips)].sort();
+    const addrs = unique.slice(0, MAX_DROPPED_VIPS).map(parseIpv4);
     const program = addrs.length === 0 ? "" : dropProgram(addrs);
     if (program === this.#installed) return null;
     if (program === "") {
@@ -86,9 +79,9 @@ export class IngressDrop {
     }
     const qdisc = await this.#ensureQdisc();
     if (qdisc) return qdisc;
-    const set = await tc([
+    const set = await this.#tc([
       ...["filter", "replace", "dev", this.iface, "ingress", "protocol", "ip"],
-      ...["pref", String(INGRESS_DROP_PREF), "handle", "1", "bpf", "da", "bytecode", program],
+      ...["pref", this.#pref, "handle", "1", "bpf", "da", "bytecode", program],
     ]);
     if (!set.ok) {
       this.#installed = "";
@@ -96,7 +89,7 @@ export class IngressDrop {
         "the kernel will route and drop each one, which costs CPU";
     }
     this.#installed = program;
-    return vips.length > MAX_DROPPED_VIPS
+    return unique.length > MAX_DROPPED_VIPS
       ? `only ${MAX_DROPPED_VIPS} VIPs fit the ingress drop; the kernel routes and drops frames to the rest`
       : null;
   }
@@ -105,25 +98,32 @@ export class IngressDrop {
   async remove(): Promise<void> {
     await this.#deleteFilter();
     if (!this.#madeQdisc) return;
-    const left = await tc(["filter", "show", "dev", this.iface, "ingress"]);
-    const leftEgress = await tc(["filter", "show", "dev", this.iface, "egress"]);
+    const left = await this.#tc(["filter", "show", "dev", this.iface, "ingress"]);
+    const leftEgress = await this.#tc(["filter", "show", "dev", this.iface, "egress"]);
     if (left.ok && left.out === "" && leftEgress.ok && leftEgress.out === "") {
-      await tc(["qdisc", "del", "dev", this.iface, "clsact"]);
+      await this.#tc(["qdisc", "del", "dev", this.iface, "clsact"]);
     }
     this.#madeQdisc = false;
   }
 
   async #deleteFilter(): Promise<void> {
-    await tc([
-      ...["filter", "del", "dev", this.iface, "ingress", "protocol", "ip"],
-      ...["pref", String(INGRESS_DROP_PREF)],
+    await this.#tc([
+      "filter",
+      "del",
+      "dev",
+      this.iface,
+      "ingress",
+      "protocol",
+      "ip",
+      "pref",
+      this.#pref,
     ]);
     this.#installed = "";
   }
 
   /** Adds a clsact qdisc unless the interface has one or an ingress qdisc; a warning on failure. */
   async #ensureQdisc(): Promise<string | null> {
-    const shown = await tc(["-j", "qdisc", "show", "dev", this.iface]);
+    const shown = await this.#tc(["-j", "qdisc", "show", "dev", this.iface]);
     if (!shown.ok) {
       return `cannot read the qdiscs of ${this.iface} (is tc installed?): ${shown.out}`;
     }
@@ -134,9 +134,13 @@ export class IngressDrop {
       // older tc without JSON: fall through and try to add
     }
     if (kinds.includes("clsact") || kinds.includes("ingress")) return null;
-    const add = await tc(["qdisc", "add", "dev", this.iface, "clsact"]);
+    const add = await this.#tc(["qdisc", "add", "dev", this.iface, "clsact"]);
     if (!add.ok) return `cannot add a clsact qdisc to ${this.iface} (tc: ${add.out})`;
     this.#madeQdisc = true;
     return null;
+  }
+
+  #tc(args: string[]): Promise<ToolRun> {
+    return runTool("tc", [...this.#netns, ...args]);
   }
 }

@@ -5,22 +5,15 @@
  * @module
  */
 
+import { runTool, type ToolRun } from "./tool.ts";
+
 const FEATURES = [
   ["generic-receive-offload", "gro"],
   ["large-receive-offload", "lro"],
 ] as const;
 
-async function ethtool(args: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    const o = await new Deno.Command("ethtool", { args, stdout: "piped", stderr: "piped" })
-      .output();
-    return {
-      ok: o.success,
-      out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr),
-    };
-  } catch (error) {
-    return { ok: false, out: (error as Error).message };
-  }
+function ethtool(args: string[]): Promise<ToolRun> {
+  return runTool("ethtool", args);
 }
 
 /**
@@ -34,7 +27,7 @@ export async function disableMergingOffloads(
   if (!shown.ok) {
     return {
       changed: [],
-      warning: `cannot read offloads of ${iface} (is ethtool installed?): ${shown.out.trim()}`,
+      warning: `cannot read offloads of ${iface} (is ethtool installed?): ${shown.out}`,
     };
   }
   const changed = FEATURES.filter(([long]) =>
@@ -45,7 +38,7 @@ export async function disableMergingOffloads(
   const off = await ethtool(["-K", iface, ...changed.flatMap((f) => [f, "off"])]);
   return off.ok ? { changed, warning: null } : {
     changed: [],
-    warning: `cannot turn ${changed.join(" and ")} off on ${iface}: ${off.out.trim()}`,
+    warning: `cannot turn ${changed.join(" and ")} off on ${iface}: ${off.out}`,
   };
 }
 
