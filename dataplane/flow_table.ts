@@ -175,18 +175,9 @@ export class FlowTable {
       this.#free = this.#next[row];
     }
     if (this.#size * 2 >= this.#mask && this.#mask + 1 < this.#maxCells) this.#grow();
-    const cells = this.#cells;
-    const mask = this.#mask;
-    let i = hashKey(srcIp, ports, service) & mask;
-    while (cells[i << 2] >= 0) i = (i + 1) & mask;
-    const at = i << 2;
-    cells[at] = row;
-    cells[at + C_SRC] = srcIp;
-    cells[at + C_PORTS] = ports;
-    cells[at + C_SERVICE] = service;
     const r = row << 2;
     const rows = this.#rows;
-    rows[r + R_CELL] = i;
+    rows[r + R_CELL] = place(this.#cells, this.#mask, row, srcIp, ports, service);
     rows[r + R_BACKEND_STATE] = (backend << 3) | state;
     rows[r + R_EXPIRES] = now + this.#timeout(state);
     rows[r + R_MOVED] = now;
@@ -336,14 +327,14 @@ export class FlowTable {
     for (let from = 0; from < old.length; from += 4) {
       const row = old[from];
       if (row < 0) continue;
-      let i = hashKey(old[from + C_SRC], old[from + C_PORTS], old[from + C_SERVICE]) & mask;
-      while (cells[i << 2] >= 0) i = (i + 1) & mask;
-      const at = i << 2;
-      cells[at] = row;
-      cells[at + C_SRC] = old[from + C_SRC];
-      cells[at + C_PORTS] = old[from + C_PORTS];
-      cells[at + C_SERVICE] = old[from + C_SERVICE];
-      rows[(row << 2) + R_CELL] = i;
+      rows[(row << 2) + R_CELL] = place(
+        cells,
+        mask,
+        row,
+        old[from + C_SRC],
+        old[from + C_PORTS],
+        old[from + C_SERVICE],
+      );
     }
     this.#cells = cells;
     this.#mask = mask;
@@ -379,4 +370,23 @@ function emptyCells(count: number): Int32Array<ArrayBuffer> {
   const cells = new Int32Array(count * 4);
   for (let at = 0; at < cells.length; at += 4) cells[at] = -1;
   return cells;
+}
+
+/** Writes a flow's key and row into the first free cell of its probe run; the cell's index. */
+function place(
+  cells: Int32Array,
+  mask: number,
+  row: number,
+  srcIp: number,
+  ports: number,
+  service: number,
+): number {
+  let i = hashKey(srcIp, ports, service) & mask;
+  while (cells[i << 2] >= 0) i = (i + 1) & mask;
+  const at = i << 2;
+  cells[at] = row;
+  cells[at + C_SRC] = srcIp;
+  cells[at + C_PORTS] = ports;
+  cells[at + C_SERVICE] = service;
+  return i;
 }
