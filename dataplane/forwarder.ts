@@ -224,11 +224,7 @@ export class Forwarder {
       g[G_DROP_OVERSIZE]++;
       return VERDICT_DROP;
     }
-    rewriteMacs(
-      frame,
-      this.shared.neighborMacs.subarray(neighbor * 8, neighbor * 8 + 6),
-      program.mac,
-    );
+    rewriteMacs(frame, this.shared.neighborMacs, neighbor * 8, program.mac);
     const s = this.shared.services;
     const sBase = service.id * S_STRIDE;
     s[sBase + S_PACKETS]++;

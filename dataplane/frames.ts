@@ -56,9 +56,18 @@ export function internetChecksum(bytes: Uint8Array, start: number, length: numbe
   return ~sum & 0xffff;
 }
 
-/** Writes the destination and source MAC (bytes 0-11) of an Ethernet frame in place. */
-export function rewriteMacs(frame: Uint8Array, dstMac: Uint8Array, srcMac: Uint8Array): void {
-  copyMac(frame, 0, dstMac, 0);
+/**
+ * Writes the destination MAC (the six bytes of `macs` at `at`, so a table of
+ * MACs needs no view per packet) and the source MAC (bytes 0-11) of an
+ * Ethernet frame in place.
+ */
+export function rewriteMacs(
+  frame: Uint8Array,
+  macs: Uint8Array,
+  at: number,
+  srcMac: Uint8Array,
+): void {
+  copyMac(frame, 0, macs, at);
   copyMac(frame, 6, srcMac, 0);
 }
 

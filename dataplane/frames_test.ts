@@ -287,6 +287,10 @@ Deno.test("rewriteMacs sets both MACs and leaves the rest of the frame alone", (
   const expect = frame.slice();
   expect.set(rip, 0);
   expect.set(lbMac, 6);
-  rewriteMacs(frame, rip, lbMac);
+  rewriteMacs(frame, rip, 0, lbMac);
   assert.deepEqual(frame, expect);
+  const table = new Uint8Array(24);
+  table.set(parseMac("02:00:00:00:00:12"), 8);
+  rewriteMacs(frame, table, 8, lbMac);
+  assert.deepEqual(frame.subarray(0, 6), parseMac("02:00:00:00:00:12"), "MAC taken at the offset");
 });
