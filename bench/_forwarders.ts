@@ -96,8 +96,17 @@ export async function startForwarder(
 /** tc priority of the C forwarder's drop filter (dsr's is 213, the kernel forwarder's 1). */
 const C_DROP_PREF = 100;
 
-async function startDsr(lab: Lab, vip: string, extra: string[]): Promise<RunningForwarder> {
-  const paths = await tempPaths();
+/**
+ * Starts dsr serving `vip`; `argv` runs another build (bench/ab.ts).
+ * @throws {Error} when it cannot start (with its output)
+ */
+export async function startDsr(
+  lab: Lab,
+  vip: string,
+  extra: string[],
+  argv?: string[],
+): Promise<RunningForwarder> {
+  const paths = { ...await tempPaths(), argv };
   let daemon: NsProcess | null = null;
   try {
     for (const [port, proto] of [["9", "udp"], ["80", "tcp"]]) {

@@ -16,7 +16,7 @@
 import { labDown, labUp } from "../lab/topology.ts";
 import { requireRoot, uniquePrefix } from "../test/_netns.ts";
 import { buildHelpers } from "./_build.ts";
-import { busySeconds, coreTimes } from "./_counters.ts";
+import { busySeconds, coreTimes, processCpu } from "./_counters.ts";
 import { startForwarder } from "./_forwarders.ts";
 import {
   FORWARDER_CORE,
@@ -64,11 +64,16 @@ try {
     await generator.offer(20_000, 2); // warm-up
     await new Promise((r) => setTimeout(r, 1000));
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const [sinks0, cores0] = [sum(await sinkCounts(lab)), await coreTimes()];
+    const cpu = async () => {
+      if (fwd.pid === null) return 0;
+      const { user, system } = await processCpu(fwd.pid);
+      return user + system;
+    };
+    const [sinks0, cores0, cpu0] = [sum(await sinkCounts(lab)), await coreTimes(), await cpu()];
     console.log(`offering ${pps} pps for ${seconds} s to ${name} (pid ${fwd.pid ?? "none"})`);
     const sent = await generator.offer(Number(pps), Number(seconds));
     await new Promise((r) => setTimeout(r, 1000));
-    const [sinks1, cores1] = [sum(await sinkCounts(lab)), await coreTimes()];
+    const [sinks1, cores1, cpu1] = [sum(await sinkCounts(lab)), await coreTimes(), await cpu()];
     const delivered = sinks1 - sinks0;
     const offered = Math.round(Number(pps) * sent);
     const busy = busySeconds(cores1, cores0)[FORWARDER_CORE];
@@ -77,6 +82,9 @@ try {
       delivered,
       loss: Math.round((1 - delivered / offered) * 1e5) / 1e5,
       core1UsPerPacket: Math.round((busy / delivered) * 1e8) / 100,
+      processUsPerPacket: fwd.pid === null
+        ? null
+        : Math.round(((cpu1 - cpu0) / delivered) * 1e8) / 100,
     }));
   } finally {
     await fwd.stop();

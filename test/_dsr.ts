@@ -12,22 +12,21 @@ import { type NsProcess, nsSpawn, waitFor } from "./_netns.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** argv that runs `dsr` from source with the permission set of deno.json. */
-export const DSR = [
-  Deno.execPath(),
-  "run",
-  "-q",
-  "-P=dsr",
-  "--config",
-  `${ROOT}deno.json`,
-  `${ROOT}main.ts`,
-];
+/** argv that runs `dsr` from the source tree at `root` (ending in /) with the permission set of its deno.json. */
+export function dsrArgv(root: string): string[] {
+  return [Deno.execPath(), "run", "-q", "-P=dsr", "--config", `${root}deno.json`, `${root}main.ts`];
+}
+
+/** argv that runs `dsr` from this source tree. */
+export const DSR: string[] = dsrArgv(ROOT);
 
 /** A private state file and socket. */
 export interface DsrPaths {
   dir: string;
   state: string;
   socket: string;
+  /** How to run dsr; default `DSR` (for example another checkout, through `env`). */
+  argv?: string[];
 }
 
 /** Makes a temporary directory for one test's state and socket. */
@@ -49,7 +48,7 @@ export async function dsr(
   args: string[],
   options: { ns?: string; env?: Record<string, string> } = {},
 ): Promise<DsrRun> {
-  const argv = [...DSR, "--socket", paths.socket, "--state", paths.state, ...args];
+  const argv = [...(paths.argv ?? DSR), "--socket", paths.socket, "--state", paths.state, ...args];
   const full = options.ns ? ["ip", "netns", "exec", options.ns, ...argv] : argv;
   const out = await new Deno.Command(full[0], {
     args: full.slice(1),
@@ -86,7 +85,7 @@ export function startServers(lab: Lab): NsProcess[] {
 /** Starts `dsr start` in the lab's balancer namespace, without waiting for anything. */
 export function spawnDaemon(paths: DsrPaths, lab: Lab, extra: string[] = []): NsProcess {
   return nsSpawn(lab.balancer.ns, [
-    ...DSR,
+    ...(paths.argv ?? DSR),
     "--socket",
     paths.socket,
     "--state",
