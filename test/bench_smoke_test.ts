@@ -1,7 +1,8 @@
 /**
  * Keeps the data-plane benchmark from rotting: `bench/run.ts --quick` runs as
  * a subprocess on a namespace lab of its own and must write its JSON and chart
- * with every forwarder delivering at the lowest rate.
+ * with every forwarder delivering at the lowest rate; `bench/ab.ts` runs two
+ * rounds at a low rate.
  */
 
 import assert from "node:assert/strict";
@@ -48,4 +49,25 @@ Deno.test("bench --quick measures dsr, the C forwarder and the kernel and writes
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+const AB = new URL("../bench/ab.ts", import.meta.url).pathname;
+
+Deno.test("bench/ab.ts runs two dsr builds in turns and prints every step and the ratios", async () => {
+  requireRoot();
+  // B is this checkout too, started through `env` as another build would be.
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, AB, "--b-env", "DSR_AB_SMOKE=1", "5000", "1", "2"],
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(run.stdout) + new TextDecoder().decode(run.stderr);
+  assert.equal(run.code, 0, `bench/ab.ts exited ${run.code}:\n${text}`);
+  const steps = text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+  assert.deepEqual(steps.map((s) => `${s.build}${s.round}`), ["A0", "B0", "B1", "A1"]);
+  for (const s of steps) {
+    assert.ok(s.offered > 0 && s.delivered >= 0.95 * s.offered, JSON.stringify(s));
+    assert.ok(s.coreUs > 0 && s.processUs > 0, JSON.stringify(s));
+  }
+  assert.match(text, /^coreUs: A [\d.]+, B [\d.]+ µs\/pkt; B\/A per round median [\d.]+/m);
+  assert.match(text, /^processUs: /m);
 });
