@@ -150,8 +150,10 @@ export class Forwarder {
   }
 
   /**
-   * Decides the fate of `frame[0..len)`. On VERDICT_FORWARD the frame's MACs
-   * have been rewritten in place; on VERDICT_REPLY the answer is in `tx`.
+   * Decides the fate of `frame[0..len)` at `now` (ms, of which only the low
+   * 32 bits count: the loop passes `Date.now() | 0`). On VERDICT_FORWARD the
+   * frame's MACs have been rewritten in place; on VERDICT_REPLY the answer is
+   * in `tx`.
    */
   process(frame: Uint8Array, len: number, tx: Uint8Array, now: number): number {
     const program = this.#program;

@@ -19,7 +19,8 @@ export class FragmentTable {
   readonly #idProto: Uint32Array;
   readonly #service: Int32Array;
   readonly #backend: Int32Array;
-  readonly #expires: Float64Array;
+  /** ms, low 32 bits (the loop's clock wraps; compared wrap-safe). */
+  readonly #expires: Int32Array;
   readonly #mask: number;
 
   /** `size` is rounded up to a power of two; default 4096. */
@@ -31,7 +32,7 @@ export class FragmentTable {
     this.#idProto = new Uint32Array(capacity);
     this.#service = new Int32Array(capacity);
     this.#backend = new Int32Array(capacity).fill(-1);
-    this.#expires = new Float64Array(capacity);
+    this.#expires = new Int32Array(capacity);
     this.#mask = capacity - 1;
   }
 
@@ -66,7 +67,7 @@ export class FragmentTable {
     const i = this.#index(src, dst, idProto);
     if (
       this.#backend[i] < 0 || this.#src[i] !== src || this.#dst[i] !== dst ||
-      this.#idProto[i] !== idProto || this.#expires[i] < now
+      this.#idProto[i] !== idProto || ((now - this.#expires[i]) | 0) > 0
     ) return -1;
     return i;
   }

@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import { formatIpv4, parseIpv4, parseMac } from "./addr.ts";
 import { eth } from "./_frame_builder.ts";
 import { buildProgram, LB_IP, LB_MAC, resolve, type TestRip } from "./_program_builder.ts";
+import { FRAGMENT_TIMEOUT_MS } from "./fragment_table.ts";
 import { ForwardingLoop } from "./loop.ts";
 import { PROTO_UDP, TCP_ACK, TCP_SYN } from "./packet.ts";
 import { MemoryPacketIo } from "./packet_io.ts";
 import {
   createSharedTables,
   G_ARP_REPLIES,
+  G_DROP_FRAGMENT,
   G_FLOWS,
   G_RX,
   G_TX,
@@ -47,10 +49,10 @@ interface Harness {
   advance(ms: number): number;
 }
 
-function setup(): Harness {
+function setup(start = START): Harness {
   const io = new MemoryPacketIo();
   const shared = createSharedTables();
-  let now = START;
+  let now = start;
   const loop = new ForwardingLoop(io, shared, { maxFlows: 1024, clock: () => now });
   return { io, shared, loop, advance: (ms) => (now += ms) };
 }
@@ -237,4 +239,50 @@ Deno.test("run() applies a posted program, forwards what is queued and stops whe
   assert.equal(h.shared.mailbox[M_APPLIED], 3);
   assert.equal(h.shared.global[G_TX], 2);
   assert.equal(h.io.sent.filter((f) => f[12] === 0x08 && f[13] === 0x00).length, 2);
+});
+
+Deno.test("flows and fragments outlive the wrap of the 32-bit clock of the packet path", () => {
+  // A Date.now() whose low 32 bits are a second short of wrapping to negative.
+  const h = setup(2 ** 40 + 0x7fffffff - 1_000);
+  applied(h, program());
+  const udp = eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({ src: CLIENT, dst: VIP2 })
+    .udp({ sport: 5353, dport: 53 }).build();
+  h.io.push(udp);
+  h.loop.runBatch();
+  const rip = h.io.sent[0].subarray(0, 6);
+  h.advance(2_000);
+  h.io.push(udp);
+  h.loop.runBatch();
+  assert.deepEqual(h.io.sent[1].subarray(0, 6), rip, "the flow keeps its real server");
+  assert.equal(h.shared.global[G_FLOWS], 1);
+  h.loop.tick(h.advance(UDP_TIMEOUT_MS - 1));
+  assert.equal(h.shared.global[G_FLOWS], 1, "one ms before the timeout");
+  h.loop.tick(h.advance(1));
+  assert.equal(h.shared.global[G_FLOWS], 0, "expired on time across the wrap");
+
+  const fragments = (id: number) => [
+    eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({ src: CLIENT, dst: VIP, id, mf: true })
+      .tcp({ sport: 40000 + id, dport: 80, flags: TCP_ACK }).payload(new Uint8Array(64)).build(),
+    eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({
+      src: CLIENT,
+      dst: VIP,
+      id,
+      fragOffset: 88,
+      proto: 6,
+    })
+      .payload(new Uint8Array(40)).build(),
+  ];
+  // Each datagram's first fragment comes a second before the wrap, the later one after it.
+  for (const [wait, forwarded] of [[2_000, true], [FRAGMENT_TIMEOUT_MS + 1, false]] as const) {
+    const wrap = setup(2 ** 40 + 0x7fffffff - 1_000);
+    applied(wrap, program());
+    const [first, later] = fragments(1);
+    wrap.io.push(first);
+    wrap.loop.runBatch();
+    wrap.advance(wait);
+    wrap.io.push(later);
+    wrap.loop.runBatch();
+    assert.equal(wrap.io.sent.length, forwarded ? 2 : 1, `later fragment ${wait} ms after`);
+    assert.equal(wrap.shared.global[G_DROP_FRAGMENT], forwarded ? 0 : 1);
+  }
 });

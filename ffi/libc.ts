@@ -7,7 +7,8 @@
  */
 
 const SYMBOLS = {
-  memcpy: { parameters: ["pointer", "u64", "usize"], result: "pointer" },
+  // Its result (the destination) is not wanted: a `pointer` result is a new object per call.
+  memcpy: { parameters: ["pointer", "u64", "usize"], result: "void" },
   poll: { parameters: ["pointer", "u64", "i32"], result: "i32" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
   sendmmsg: { parameters: ["i32", "pointer", "u32", "i32"], result: "i32" },

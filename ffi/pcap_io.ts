@@ -1,8 +1,10 @@
 /**
  * PacketIo over a libpcap handle. Every pointer and BigInt the loop needs is
- * made once here, so `next` and `send` cost a few fast FFI calls and no
- * allocation beyond the one BigInt V8 makes when reading the frame address
- * (the frame lives in libpcap's ring, at a new address each time).
+ * made once here, so `next` and `send` cost a few fast FFI calls and allocate
+ * nothing. The frame address `pcap_next_ex` writes is read as two 32-bit
+ * words: reading it as a BigInt would allocate one per frame, and on Linux it
+ * is always libpcap's one-shot buffer, so the BigInt `memcpy` takes is made
+ * once (and again only if the address ever changes).
  *
  * Received frames are copied straight into one of BATCH slots; forwarding a
  * frame queues its slot, and `flush` sends the queue with one `sendmmsg` on
@@ -77,6 +79,10 @@ export class PcapPacketIo implements PacketIo {
   readonly #txPtr: Deno.PointerObject;
   readonly #hdrAddr = new BigUint64Array(1);
   readonly #dataAddr = new BigUint64Array(1);
+  readonly #dataWords = new Uint32Array(this.#dataAddr.buffer);
+  #data = 0n;
+  #dataLo = 0;
+  #dataHi = 0;
   readonly #hdrAddrPtr: Deno.PointerObject;
   readonly #dataAddrPtr: Deno.PointerObject;
   /** libpcap's own pcap_pkthdr, mapped once (see `next`). */
@@ -195,7 +201,14 @@ export class PcapPacketIo implements PacketIo {
       Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(this.#hdrAddr[0])!, 24),
     );
     const caplen = this.#hdr[4];
-    this.#libc.memcpy(this.#slotPtrs[this.#slot], this.#dataAddr[0], sizeOf(caplen));
+    const lo = this.#dataWords[0];
+    const hi = this.#dataWords[1];
+    if (lo !== this.#dataLo || hi !== this.#dataHi) {
+      this.#data = this.#dataAddr[0];
+      this.#dataLo = lo;
+      this.#dataHi = hi;
+    }
+    this.#libc.memcpy(this.#slotPtrs[this.#slot], this.#data, sizeOf(caplen));
     return caplen;
   }
 
