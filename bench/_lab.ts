@@ -50,18 +50,20 @@ export async function ingressDrop(
  * - static bridge entries for every host, so no frame is ever flooded, even
  *   for sinks that never speak (the C and kernel forwarders send no ARP);
  * - RPS on the balancer's eth0 to the forwarder's core, so the receive path
- *   of the balancer (capture, tc) runs there and not on the generator's core;
+ *   of the balancer (capture, tc) runs there and not on the generator's core
+ *   (`rps: false` leaves it on the generator's core, to see the forwarder's
+ *   own cost without the inter-processor interrupts RPS sends);
  * - at each sink, a tc filter drops frames to the VIPs right after the
  *   interface counted them (dsr's own drop program, control/ingress_drop.ts),
  *   so sinks cost little and send nothing back.
  * @throws {Error} naming the command that failed
  */
-export async function prepareLab(lab: Lab): Promise<void> {
+export async function prepareLab(lab: Lab, options: { rps?: boolean } = {}): Promise<void> {
   for (const h of [lab.client, lab.balancer, ...lab.servers]) {
     const entry = ["bridge", "fdb", "replace", h.mac, "dev", `v-${h.name}`, "master", "static"];
     await nsExec(lab.bridgeNs, entry, { check: true });
   }
-  const mask = (1 << FORWARDER_CORE).toString(16);
+  const mask = options.rps === false ? "0" : (1 << FORWARDER_CORE).toString(16);
   await nsExec(lab.balancer.ns, [
     "sh",
     "-c",

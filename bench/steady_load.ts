@@ -6,7 +6,10 @@
  * the forwarder's core (for JavaScript symbols, start it with
  * `DENO_V8_FLAGS=--perf-basic-prof`).
  *
- *   deno run -A bench/steady_load.ts FORWARDER PPS SECONDS [udp|syn] [--ingress-drop]
+ *   deno run -A bench/steady_load.ts FORWARDER PPS SECONDS [udp|syn] [--ingress-drop] [--no-rps]
+ *
+ * `--no-rps` leaves the balancer's receive path on the generator's core, so
+ * core 1 carries the forwarder and its sends only.
  *
  * One run is one sample: this VM's speed drifts by 10-20% over minutes, so
  * compare two builds by alternating runs, several of each.
@@ -29,15 +32,16 @@ import {
 import { type ForwarderName, FORWARDERS, TRAFFIC_TYPES, type TrafficType } from "./_options.ts";
 import { makeGenerator, PROFILES } from "./_traffic.ts";
 
-const [name, pps, seconds, traffic = "udp", flag] = Deno.args;
+const USAGE =
+  "usage: deno run -A bench/steady_load.ts dsr|c|kernel PPS SECONDS [udp|syn] [--ingress-drop] [--no-rps]";
+const flags = Deno.args.filter((a) => a.startsWith("--"));
+const [name, pps, seconds, traffic = "udp"] = Deno.args.filter((a) => !a.startsWith("--"));
 if (
   !FORWARDERS.includes(name as ForwarderName) || !(Number(pps) > 0) || !(Number(seconds) > 0) ||
   !TRAFFIC_TYPES.includes(traffic as TrafficType) ||
-  (flag !== undefined && flag !== "--ingress-drop")
+  flags.some((f) => f !== "--ingress-drop" && f !== "--no-rps")
 ) {
-  console.error(
-    "usage: deno run -A bench/steady_load.ts dsr|c|kernel PPS SECONDS [udp|syn] [--ingress-drop]",
-  );
+  console.error(USAGE);
   Deno.exit(2);
 }
 requireRoot();
@@ -47,10 +51,10 @@ const prefix = uniquePrefix();
 try {
   const helpers = await buildHelpers(dir);
   const lab = await labUp({ prefix, servers: 3 });
-  await prepareLab(lab);
+  await prepareLab(lab, { rps: !flags.includes("--no-rps") });
   const fwd = await startForwarder(name as ForwarderName, lab, {
     helpers,
-    ingressDrop: flag === "--ingress-drop",
+    ingressDrop: flags.includes("--ingress-drop"),
   });
   try {
     const generator = await makeGenerator({
