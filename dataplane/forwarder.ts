@@ -282,7 +282,7 @@ export class Forwarder {
     const flows = this.flows;
     const ports = ((v.srcPort << 16) | v.dstPort) >>> 0;
     const tcp = v.protocol === PROTO_TCP;
-    let slot = flows.lookup(v.srcIp, ports, service.id);
+    const slot = flows.lookup(v.srcIp, ports, service.id);
     if (slot >= 0) {
       const backend = flows.backend(slot);
       const before = flows.state(slot);
@@ -294,8 +294,7 @@ export class Forwarder {
     const backend = this.#schedule(service, now);
     if (backend < 0) return -1;
     const state = tcp ? firstTcpState(v.tcpFlags) : FLOW_UDP;
-    slot = flows.insert(v.srcIp, ports, service.id, backend, state, now);
-    flows.touch(slot, state, now);
+    flows.insert(v.srcIp, ports, service.id, backend, state, now);
     if (state === FLOW_ESTABLISHED) this.shared.active[backend]++;
     else this.shared.inactive[backend]++;
     this.shared.backends[backend * B_STRIDE + B_CONNECTIONS]++;
@@ -324,8 +323,7 @@ export class Forwarder {
     );
     if (backend < 0) backend = service.fallback;
     if (backend >= 0 && persist) {
-      const slot = persist.insert(v.srcIp, 0, service.id, backend, FLOW_UDP, now);
-      persist.touch(slot, FLOW_UDP, now);
+      persist.insert(v.srcIp, 0, service.id, backend, FLOW_UDP, now);
     }
     return backend;
   }
