@@ -2,12 +2,19 @@
  * The bounded flow table of the packet loop. Flows live in a pool of rows; a
  * slot returned by `lookup` or `insert` is the flow's row and stays valid
  * until that flow is removed. A linear-probing index (power-of-two size)
- * finds rows. It starts small and doubles whenever it is half full, up to the
- * size that keeps `maxFlows` flows at load <= 0.75, so a table that holds a
- * few thousand flows keeps them in a few hundred kilobytes (in the CPU's
- * caches) rather than spread over tens of megabytes. Deletion shifts later
- * index cells back, so there are no tombstones and the table never degrades.
- * A doubly linked list over the rows keeps LRU order for eviction.
+ * finds rows. Deletion shifts later index cells back, so there are no
+ * tombstones and the table never degrades. A doubly linked list over the rows
+ * keeps LRU order for eviction.
+ *
+ * The index starts at 4096 cells and doubles at half full up to 65,536 cells
+ * (1 MiB), so a few thousand flows sit in a few hundred kilobytes (in the
+ * CPU's caches and a few TLB entries) rather than spread over tens of
+ * megabytes. The next growth goes straight to the full size (load <= 0.75
+ * with `maxFlows` flows), made and paged in by the constructor: every growth
+ * re-places all flows while the packet loop waits, so the old doubling all the
+ * way up stopped it for 150 ms at 524,288 flows, and first touching 32 MiB of
+ * fresh pages costs 20-40 ms on its own. The worst growth is now 32,768 flows
+ * re-placed into memory already there.
  *
  * The layout is chosen for the cache, which decides the forwarding rate once
  * the kernel's packet work has evicted everything between two batches:
@@ -19,9 +26,7 @@
  *   once per `lruGrainMs` per flow (a move costs the cache lines of both
  *   neighbours).
  *
- * About 58 bytes per flow at 1,000,000 flows. Nothing is allocated per call,
- * except a new index when it doubles (nine times on the way to 1,000,000
- * flows, each while the number of flows climbs to a new high).
+ * About 58 bytes per flow at 1,000,000 flows. Nothing is allocated per call.
  * @module
  */
 
@@ -60,10 +65,13 @@ export interface FlowTableOptions {
 const MAX_TIMEOUT = 0x7fffffff; // wrap-safe comparison of 32-bit ms holds up to 2^31 - 1
 const MAX_FLOWS = 1 << 27; // keeps index offsets (cell << 2) within 31 bits
 const MIN_CELLS = 4096; // 64 KiB
+/** The largest index that doubles; the next growth goes to full size. */
+const MAX_DOUBLING_CELLS = 65536; // 1 MiB
+const PAGE_WORDS = 1024; // 4 KiB
 const noop = (_backend: number, _state: number) => {};
 
 // index cell: 4 words
-// word 0: the row, -1 when empty
+// word 0: the row + 1, 0 when empty (so a new index needs no fill)
 const C_SRC = 1;
 const C_PORTS = 2;
 const C_SERVICE = 3;
@@ -82,8 +90,10 @@ export class FlowTable {
   timeouts: FlowTimeouts = { tcp: 900_000, tcpfin: 120_000, udp: 300_000 };
 
   #mask: number;
-  #maxCells: number;
+  readonly #maxCells: number;
   #cells: Int32Array<ArrayBuffer>;
+  /** The full-size index, paged in, until the index grows into it. */
+  #full: Int32Array<ArrayBuffer> | null = null;
   #rows: Int32Array<ArrayBuffer>;
   #prev: Int32Array;
   #next: Int32Array; // LRU successor, or next free row
@@ -111,8 +121,14 @@ export class FlowTable {
     let cells = 16;
     while (cells * 3 < maxFlows * 4) cells *= 2;
     this.#maxCells = cells;
-    this.#cells = emptyCells(Math.min(cells, MIN_CELLS));
+    this.#cells = new Int32Array(Math.min(cells, MIN_CELLS) * 4);
     this.#mask = this.#cells.length / 4 - 1;
+    if (cells > MAX_DOUBLING_CELLS) {
+      const full = new Int32Array(cells * 4);
+      // A write to each page makes the kernel back it now, not in the growth.
+      for (let at = 0; at < full.length; at += PAGE_WORDS) full[at] = 0;
+      this.#full = full;
+    }
     this.#rows = new Int32Array(maxFlows * 4);
     this.#prev = new Int32Array(maxFlows);
     this.#next = new Int32Array(maxFlows);
@@ -128,15 +144,15 @@ export class FlowTable {
     return this.#evicted;
   }
 
-  /** Cells in the index now (it doubles as flows come, up to the size for `maxFlows`). */
+  /** Cells in the index now (it grows as flows come, up to the size for `maxFlows`). */
   get indexCells(): number {
     return this.#mask + 1;
   }
 
-  /** Bytes held by the table's typed arrays now (with the index at its full size once `maxFlows` were held). */
+  /** Bytes held by the table's typed arrays, the full-size index included from the start. */
   get byteLength(): number {
-    return this.#cells.byteLength + this.#rows.byteLength + this.#prev.byteLength +
-      this.#next.byteLength;
+    return this.#cells.byteLength + (this.#full?.byteLength ?? 0) + this.#rows.byteLength +
+      this.#prev.byteLength + this.#next.byteLength;
   }
 
   /** Finds a flow by client IP, `(clientPort << 16 | vipPort) >>> 0` and service id; its slot or -1. */
@@ -148,10 +164,10 @@ export class FlowTable {
     const c = service | 0;
     for (let i = hashKey(srcIp, ports, service) & mask;; i = (i + 1) & mask) {
       const at = i << 2;
-      const row = cells[at];
-      if (row < 0) return -1;
+      const row1 = cells[at];
+      if (row1 === 0) return -1;
       if (cells[at + C_SRC] === a && cells[at + C_PORTS] === b && cells[at + C_SERVICE] === c) {
-        return row;
+        return row1 - 1;
       }
     }
   }
@@ -174,7 +190,7 @@ export class FlowTable {
       this.remove(row);
       this.#free = this.#next[row];
     }
-    if (this.#size * 2 >= this.#mask && this.#mask + 1 < this.#maxCells) this.#grow();
+    if (this.#size * 2 >= this.#mask && this.#mask < this.#maxCells - 1) this.#grow();
     const r = row << 2;
     const rows = this.#rows;
     rows[r + R_CELL] = place(this.#cells, this.#mask, row, srcIp, ports, service);
@@ -236,16 +252,16 @@ export class FlowTable {
     // backward-shift: pull later cells of the probe run into the hole when their home allows
     for (let j = (hole + 1) & mask;; j = (j + 1) & mask) {
       const at = j << 2;
-      const row = cells[at];
-      if (row < 0) break;
+      const row1 = cells[at];
+      if (row1 === 0) break;
       const home = hashKey(cells[at + C_SRC], cells[at + C_PORTS], cells[at + C_SERVICE]) & mask;
       if (((j - home) & mask) >= ((j - hole) & mask)) {
         cells.copyWithin(hole << 2, at, at + 4);
-        rows[(row << 2) + R_CELL] = hole;
+        rows[((row1 - 1) << 2) + R_CELL] = hole;
         hole = j;
       }
     }
-    cells[hole << 2] = -1;
+    cells[hole << 2] = 0;
     const prev = this.#prev[slot];
     const next = this.#next[slot];
     if (prev >= 0) this.#next[prev] = next;
@@ -318,19 +334,23 @@ export class FlowTable {
     return removed;
   }
 
-  /** Moves every flow into an index twice the size. */
+  /** Moves every flow into a bigger index: twice the size while small, else the full size. */
   #grow(): void {
     const old = this.#cells;
-    const cells = emptyCells((this.#mask + 1) * 2);
+    const count = old.length / 4;
+    const cells = this.#full !== null && count >= MAX_DOUBLING_CELLS
+      ? this.#full
+      : new Int32Array(count * 8);
+    if (cells === this.#full) this.#full = null;
     const mask = cells.length / 4 - 1;
     const rows = this.#rows;
     for (let from = 0; from < old.length; from += 4) {
-      const row = old[from];
-      if (row < 0) continue;
-      rows[(row << 2) + R_CELL] = place(
+      const row1 = old[from];
+      if (row1 === 0) continue;
+      rows[((row1 - 1) << 2) + R_CELL] = place(
         cells,
         mask,
-        row,
+        row1 - 1,
         old[from + C_SRC],
         old[from + C_PORTS],
         old[from + C_SERVICE],
@@ -348,8 +368,12 @@ export class FlowTable {
       this.#onRemove(word >> 3, word & STATE_MASK);
     }
     const cells = this.#cells;
-    for (let at = 0; at < cells.length; at += 4) cells[at] = -1;
-    for (let row = 0; row < this.#used; row++) rows[(row << 2) + R_BACKEND_STATE] = 0;
+    for (let row = 0; row < this.#used; row++) {
+      const r = row << 2;
+      // Zero the cells of flows only, not the whole index.
+      if ((rows[r + R_BACKEND_STATE] & STATE_MASK) !== 0) cells[rows[r + R_CELL] << 2] = 0;
+      rows[r + R_BACKEND_STATE] = 0;
+    }
     this.#head = this.#tail = this.#free = -1;
     this.#used = this.#size = this.#cursor = 0;
   }
@@ -365,13 +389,6 @@ export class FlowTable {
   }
 }
 
-/** An index of `count` cells, all empty. */
-function emptyCells(count: number): Int32Array<ArrayBuffer> {
-  const cells = new Int32Array(count * 4);
-  for (let at = 0; at < cells.length; at += 4) cells[at] = -1;
-  return cells;
-}
-
 /** Writes a flow's key and row into the first free cell of its probe run; the cell's index. */
 function place(
   cells: Int32Array,
@@ -382,9 +399,9 @@ function place(
   service: number,
 ): number {
   let i = hashKey(srcIp, ports, service) & mask;
-  while (cells[i << 2] >= 0) i = (i + 1) & mask;
+  while (cells[i << 2] !== 0) i = (i + 1) & mask;
   const at = i << 2;
-  cells[at] = row;
+  cells[at] = row + 1;
   cells[at + C_SRC] = srcIp;
   cells[at + C_PORTS] = ports;
   cells[at + C_SERVICE] = service;
