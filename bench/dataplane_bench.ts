@@ -58,6 +58,28 @@ Deno.bench("flow table index growth to full size at 32,768 flows (one insert)", 
   sink ^= t.indexCells;
 });
 
+// One random cycle through 8M words (32 MiB, the size of the index at 1M
+// flows): each read's address is the previous read's value, so nothing
+// overlaps and the time per read is this machine's latency to memory.
+const chase = new Int32Array(8 << 20);
+for (let i = 0; i < chase.length; i++) chase[i] = i;
+for (let i = chase.length - 1, seed = 1; i > 0; i--) {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  const j = seed % i; // Sattolo: one cycle through every word
+  const t = chase[i];
+  chase[i] = chase[j];
+  chase[j] = t;
+}
+let at = 0;
+
+Deno.bench("memory: 1000 dependent random reads in 32 MiB (a miss, for scale)", {
+  group: "flow table",
+  n: 2000,
+}, () => {
+  for (let k = 0; k < 1000; k++) at = chase[at];
+  sink ^= at;
+});
+
 let fresh = 0;
 Deno.bench("flow table insert at 1M flows (evicts LRU)", { group: "flow table" }, () => {
   const i = fresh++;
