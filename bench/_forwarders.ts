@@ -20,7 +20,9 @@
  */
 
 import type { Lab } from "../lab/topology.ts";
+import { ApiClient } from "../test/_api.ts";
 import { dsrOk, startDaemon, status, tempPaths } from "../test/_dsr.ts";
+import type { Status } from "../control/status.ts";
 import { type NsProcess, nsSpawn, waitFor } from "../test/_netns.ts";
 import { nsExec } from "../lab/topology.ts";
 import type { Helpers } from "./_build.ts";
@@ -46,6 +48,12 @@ export interface RunningForwarder {
   /** The process whose CPU time is measured, or null for the kernel. */
   pid: number | null;
   stats(): Promise<ForwarderStats>;
+  /**
+   * dsr only: the longest its loop held the capture ring on one batch in the
+   * last second (`dataplane.batchMaxMs` of its status), read over the control
+   * socket so that no process is started while the forwarder is measured.
+   */
+  batchMaxMs?(): Promise<number>;
   /** Stops it and removes what it set up; never throws. */
   stop(): Promise<void>;
 }
@@ -120,9 +128,13 @@ export async function startDsr(
     const pid = daemon.child.pid;
     await pin(pid, FORWARDER_CORE);
     const running = daemon;
+    const api = new ApiClient(paths);
     return {
       name: "dsr",
       pid,
+      async batchMaxMs() {
+        return ((await api.send("GET /v1/status")).json as Status).dataplane.batchMaxMs;
+      },
       async stats() {
         const s = await status(paths);
         return {
@@ -133,6 +145,7 @@ export async function startDsr(
         };
       },
       async stop() {
+        api.close();
         await running.kill();
         await Deno.remove(paths.dir, { recursive: true }).catch(() => {});
       },

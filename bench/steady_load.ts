@@ -4,7 +4,9 @@
  * at `PPS` for `SECONDS` and prints what the sinks got and core 1's busy time
  * per delivered packet. While it runs, `perf record -C 1 -g -- sleep 6` sees
  * the forwarder's core (for JavaScript symbols, start it with
- * `DENO_V8_FLAGS=--perf-basic-prof`).
+ * `DENO_V8_FLAGS=--perf-basic-prof`). For dsr it also prints the longest
+ * batch its loop took in any second of the run (`batchMaxMs`): how long the
+ * frames behind that batch waited.
  *
  *   deno run -A bench/steady_load.ts FORWARDER PPS SECONDS [udp|syn] [--ingress-drop] [--no-rps]
  *
@@ -75,8 +77,14 @@ try {
     };
     const [sinks0, cores0, cpu0] = [sum(await sinkCounts(lab)), await coreTimes(), await cpu()];
     console.log(`offering ${pps} pps for ${seconds} s to ${name} (pid ${fwd.pid ?? "none"})`);
+    // dsr publishes its longest batch once a second: read it twice as often.
+    let batchMaxMs = 0;
+    const watch = fwd.batchMaxMs && setInterval(() => {
+      fwd.batchMaxMs!().then((ms) => batchMaxMs = Math.max(batchMaxMs, ms), () => {});
+    }, 500);
     const sent = await generator.offer(Number(pps), Number(seconds));
     await new Promise((r) => setTimeout(r, 1000));
+    if (watch) clearInterval(watch);
     const [sinks1, cores1, cpu1] = [sum(await sinkCounts(lab)), await coreTimes(), await cpu()];
     const delivered = sinks1 - sinks0;
     const offered = Math.round(Number(pps) * sent);
@@ -89,6 +97,7 @@ try {
       processUsPerPacket: fwd.pid === null
         ? null
         : Math.round(((cpu1 - cpu0) / delivered) * 1e8) / 100,
+      batchMaxMs: watch ? batchMaxMs : null,
     }));
   } finally {
     await fwd.stop();

@@ -109,6 +109,13 @@ export class Metrics {
       () => rips().map(([l, rip]) => [l, rip.inactiveConns]),
     );
     readGauge(r, "dsr_flows", "Flows in the flow table", [], () => [[{}, snap().flows]]);
+    readGauge(
+      r,
+      "dsr_dataplane_batch_max_seconds",
+      "Longest time the forwarding loop held the capture ring on one batch in the last second",
+      [],
+      () => [[{}, snap().dataplane.batchMaxMs / 1000]],
+    );
     readCounter(
       r,
       "dsr_drops_total",

@@ -11,6 +11,7 @@ import {
   B_CONNECTIONS,
   B_PACKETS,
   B_STRIDE,
+  G_BATCH_MAX_MS,
   G_DROP_EVICTED,
   G_DROP_FRAGMENT,
   G_DROP_MALFORMED,
@@ -72,8 +73,12 @@ export interface Status {
   uptimeSeconds: number;
   flows: number;
   packets: { rx: number; tx: number; kernelDrops: number };
-  /** The forwarding worker's JS heap in use, sampled each second (no growth under steady load). */
-  dataplane: { heapUsedBytes: number };
+  /**
+   * The forwarding worker's JS heap in use, sampled each second (no growth
+   * under steady load), and the longest the loop held the capture ring on one
+   * batch in the last second: how long the frames behind it waited.
+   */
+  dataplane: { heapUsedBytes: number; batchMaxMs: number };
   drops: Record<string, number>;
   malformed: Record<string, number>;
   vips: VipStatus[];
@@ -124,7 +129,7 @@ export function buildStatus(input: StatusInput): Status {
     uptimeSeconds: Math.round((Date.now() - input.startedAt) / 100) / 10,
     flows: g[G_FLOWS],
     packets: { rx: g[G_RX], tx: g[G_TX], kernelDrops: g[G_KERNEL_DROPS] },
-    dataplane: { heapUsedBytes: g[G_HEAP_USED] },
+    dataplane: { heapUsedBytes: g[G_HEAP_USED], batchMaxMs: g[G_BATCH_MAX_MS] },
     drops: {
       noService: g[G_DROP_NO_SERVICE],
       malformed: g[G_DROP_MALFORMED],

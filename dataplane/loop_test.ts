@@ -9,6 +9,7 @@ import { MemoryPacketIo } from "./packet_io.ts";
 import {
   createSharedTables,
   G_ARP_REPLIES,
+  G_BATCH_MAX_MS,
   G_DROP_FRAGMENT,
   G_FLOWS,
   G_RX,
@@ -189,6 +190,25 @@ Deno.test("runBatch sends replies, never ignored frames, and counts every frame 
     [h.shared.global[G_RX], h.shared.global[G_TX], h.shared.global[G_ARP_REPLIES]],
     [2, 1, 1],
   );
+});
+
+Deno.test("each second publishes the longest batch of the second before; idle waits do not count", () => {
+  const h = setup();
+  applied(h, program());
+  const g = h.shared.global;
+  h.io.push(syn(40001));
+  assert.equal(h.loop.runBatch(), 1);
+  h.advance(40); // the loop came back 40 ms after a batch that read a frame
+  h.io.push(syn(40002));
+  assert.equal(h.loop.runBatch(), 1);
+  h.advance(5);
+  assert.equal(h.loop.runBatch(), 0);
+  h.advance(2000); // idle: the loop slept in poll after an empty batch
+  assert.equal(h.loop.runBatch(), 0);
+  assert.equal(g[G_BATCH_MAX_MS], 40);
+  h.advance(1000);
+  assert.equal(h.loop.runBatch(), 0);
+  assert.equal(g[G_BATCH_MAX_MS], 0, "a quiet second publishes 0");
 });
 
 Deno.test("runBatch returns -1 once the I/O is closed", () => {

@@ -82,6 +82,7 @@ Deno.test("metrics scraped during traffic parse as Prometheus text and agree wit
         (m.get(`dsr_vip_connections_total{vip="${lab.vip}",port="80",proto="tcp"}`) ?? 0) > 0,
       );
       assert.ok(m.has("dsr_flows"));
+      assert.ok(m.has("dsr_dataplane_batch_max_seconds"));
       for (const reason of ["noService", "malformed", "noBackend", "evicted"]) {
         assert.ok(m.has(`dsr_drops_total{reason="${reason}"}`), reason);
       }

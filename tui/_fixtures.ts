@@ -56,7 +56,7 @@ export function status(
     uptimeSeconds,
     flows: 0,
     packets: { rx: 0, tx: 0, kernelDrops: 0 },
-    dataplane: { heapUsedBytes: 0 },
+    dataplane: { heapUsedBytes: 0, batchMaxMs: 0 },
     drops: { noService: 0, malformed: 0, noBackend: 0, evicted: 0 },
     malformed: {},
     vips,
