@@ -7,11 +7,15 @@
  */
 
 import { z } from "zod";
-import { isIpv4, parseIpv4 } from "../dataplane/addr.ts";
+import { isIpv4, notUnicast, parseIpv4 } from "../dataplane/addr.ts";
 import { SCHEDULER_NAMES } from "../dataplane/scheduler.ts";
 import { UsageError } from "./errors.ts";
 
-const ipv4 = z.string().refine(isIpv4, { message: "not an IPv4 address" });
+const ipv4 = z.string()
+  .refine(isIpv4, { message: "not an IPv4 address", abort: true })
+  .refine((text) => notUnicast(parseIpv4(text)) === null, {
+    message: "not a unicast host address",
+  });
 const port = z.number().int().min(0).max(65535);
 const seconds = z.number().positive().max(31_536_000);
 

@@ -127,6 +127,18 @@ const bad: BadCase[] = [
     says: "not an IPv4 address",
   },
   {
+    name: "a broadcast VIP",
+    doc: { version: 1, vips: [vip({ vip: "255.255.255.255" })] },
+    field: "vips[0].vip",
+    says: "not a unicast host address",
+  },
+  {
+    name: "a loopback real server",
+    doc: { version: 1, vips: [vip({ rips: [{ ip: "127.0.0.1" }] })] },
+    field: "vips[0].rips[0].ip",
+    says: "not a unicast host address",
+  },
+  {
     name: "a real server address in the second VIP",
     doc: { version: 1, vips: [vip(), vip({ port: 443, rips: [{ ip: "x" }] })] },
     field: "vips[1].rips[0].ip",

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isIpv4 } from "../dataplane/addr.ts";
+import { isIpv4, notUnicast, parseIpv4 } from "../dataplane/addr.ts";
 import type { Proto } from "./config.ts";
 import { UsageError } from "./errors.ts";
 
@@ -17,6 +17,7 @@ export function parseVipPort(text: string): { vip: string; port: number } {
       `invalid VIP:PORT "${text}": expected an IPv4 address and a port, like 198.18.0.100:80`,
     );
   }
+  refuseNonUnicast(m[1], "VIP");
   return { vip: m[1], port: Number(m[2]) };
 }
 
@@ -28,6 +29,7 @@ export function parseRip(text: string): { ip: string; port: number | null } {
       `invalid real server "${text}": expected an IPv4 address, optionally with the VIP's port`,
     );
   }
+  refuseNonUnicast(m[1], "real server");
   return { ip: m[1], port: m[2] === undefined ? null : Number(m[2]) };
 }
 
@@ -36,7 +38,15 @@ export function parseIp(text: string, what = "address"): string {
   if (!isIpv4(text)) {
     throw new UsageError(`invalid ${what} "${text}": expected an IPv4 address like 198.18.0.11`);
   }
+  refuseNonUnicast(text, what);
   return text;
+}
+
+function refuseNonUnicast(ip: string, what: string): void {
+  const problem = notUnicast(parseIpv4(ip));
+  if (problem !== null) {
+    throw new UsageError(`invalid ${what} "${ip}": ${problem}, not a unicast host address`);
+  }
 }
 
 /**

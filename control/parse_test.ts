@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { UsageError } from "./errors.ts";
 import {
   parseInteger,
+  parseIp,
   parseProto,
   parseRip,
   parseSeconds,
@@ -28,7 +29,7 @@ Deno.test("parseVipPort takes an IPv4 address and a port from 0 to 65535", () =>
     ["198.18.0.100:80", { vip: "198.18.0.100", port: 80 }],
     ["198.18.0.100:0", { vip: "198.18.0.100", port: 0 }],
     ["10.0.0.1:65535", { vip: "10.0.0.1", port: 65535 }],
-    ["255.255.255.255:443", { vip: "255.255.255.255", port: 443 }],
+    ["223.255.255.254:443", { vip: "223.255.255.254", port: 443 }],
   ];
   for (const [text, expected] of good) assert.deepEqual(parseVipPort(text), expected, text);
 });
@@ -80,6 +81,28 @@ Deno.test("parseRip rejects what is not RIP[:PORT], naming the text", () => {
     "",
   ];
   for (const text of bad) assertUsage(() => parseRip(text), quoted(text));
+});
+
+Deno.test("a VIP, a real server or a fallback must be a unicast host address", () => {
+  const cases: [string, string][] = [
+    ["0.0.0.0", 'an address of 0.0.0.0/8 ("this network")'],
+    ["0.1.2.3", 'an address of 0.0.0.0/8 ("this network")'],
+    ["127.0.0.1", "a loopback address"],
+    ["224.0.0.1", "a multicast address"],
+    ["239.255.255.255", "a multicast address"],
+    ["240.0.0.1", "a reserved address (240.0.0.0/4)"],
+    ["255.255.255.255", "the broadcast address"],
+  ];
+  for (const [ip, reason] of cases) {
+    const tail = `": ${reason}, not a unicast host address`;
+    assertUsage(() => parseVipPort(`${ip}:80`), `invalid VIP "${ip}${tail}`);
+    assertUsage(() => parseRip(ip), `invalid real server "${ip}${tail}`);
+    assertUsage(() => parseRip(`${ip}:80`), `invalid real server "${ip}${tail}`);
+    assertUsage(() => parseIp(ip, "--fallback"), `invalid --fallback "${ip}${tail}`);
+  }
+  for (const ip of ["1.0.0.1", "126.255.255.255", "128.0.0.1", "223.255.255.254"]) {
+    assert.equal(parseIp(ip), ip);
+  }
 });
 
 Deno.test("refusePortTranslation allows the VIP's port or none", () => {

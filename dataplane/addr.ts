@@ -36,6 +36,20 @@ export function isIpv4(text: string): boolean {
   }
 }
 
+/**
+ * Why `ip` cannot be a VIP or a real server, or null when it can: a VIP and a
+ * real server are unicast host addresses (frames go to them by ARP).
+ */
+export function notUnicast(ip: number): string | null {
+  const top = ip >>> 24;
+  if (top === 0) return 'an address of 0.0.0.0/8 ("this network")';
+  if (top === 127) return "a loopback address";
+  if (top >= 224 && top < 240) return "a multicast address";
+  if (ip >>> 0 === 0xffffffff) return "the broadcast address";
+  if (top >= 240) return "a reserved address (240.0.0.0/4)";
+  return null;
+}
+
 /** Formats an unsigned 32-bit IPv4 address as dotted quad. */
 export function formatIpv4(ip: number): string {
   return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;

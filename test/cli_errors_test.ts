@@ -54,6 +54,15 @@ Deno.test("offline: each bad input is one clear error with exit status 2 and cha
       [["vip", "add", "198.18.0.300:80"], /invalid VIP:PORT "198\.18\.0\.300:80"/],
       [["vip", "add", "198.18.0.100"], /invalid VIP:PORT "198\.18\.0\.100"/],
       [["rip", "add", "198.18.0.100:80", "not-an-ip"], /invalid real server "not-an-ip"/],
+      [
+        ["vip", "add", "0.0.0.0:80"],
+        /invalid VIP "0\.0\.0\.0": an address of 0\.0\.0\.0\/8 \("this network"\), not a unicast host address/,
+      ],
+      [["vip", "add", "255.255.255.255:80"], /invalid VIP "255\.255\.255\.255": the broadcast/],
+      [
+        ["rip", "add", "198.18.0.100:80", "224.0.0.5"],
+        /invalid real server "224\.0\.0\.5": a multicast/,
+      ],
       [["vip", "add", "198.18.0.100:80"], /virtual service 198\.18\.0\.100:80\/tcp already exists/],
       [
         ["rip", "add", "198.18.0.100:80", "198.18.0.11"],
