@@ -250,7 +250,10 @@ export class ForwardingLoop {
       if (this.#pending.length > 0) this.applyPending();
       const n = this.runBatch();
       if (n < 0) break;
-      if (n === 0) this.io.wait(IDLE_WAIT_MS);
+      // A batch that stopped short emptied the ring: wait for the next frame
+      // rather than ask again, since asking an empty ring costs libpcap a
+      // poll system call (three instead of four per wake-up).
+      if (n < BATCH) this.io.wait(IDLE_WAIT_MS);
     }
   }
 }

@@ -261,6 +261,32 @@ Deno.test("run() applies a posted program, forwards what is queued and stops whe
   assert.equal(h.io.sent.filter((f) => f[12] === 0x08 && f[13] === 0x00).length, 2);
 });
 
+Deno.test("run() waits as soon as a batch empties the ring, without asking it again", async () => {
+  const h = setup();
+  applied(h, program());
+  const reads: string[] = [];
+  const next = h.io.next.bind(h.io);
+  h.io.next = () => {
+    const n = next();
+    reads.push(n > 0 ? "frame" : n === 0 ? "empty" : "closed");
+    return n;
+  };
+  h.io.wait = () => {
+    reads.push("wait");
+    if (reads.filter((r) => r === "wait").length === 2) h.io.close();
+    else h.io.push(syn(1002)); // the next frame arrives while the loop waits
+  };
+  h.io.push(syn(1000));
+  h.io.push(syn(1001));
+  await h.loop.run();
+  assert.deepEqual(reads, [
+    ...["frame", "frame", "empty", "wait"],
+    ...["frame", "empty", "wait"],
+    "closed",
+  ]);
+  assert.equal(h.shared.global[G_TX], 3);
+});
+
 Deno.test("flows and fragments outlive the wrap of the 32-bit clock of the packet path", () => {
   // A Date.now() whose low 32 bits are a second short of wrapping to negative.
   const h = setup(2 ** 40 + 0x7fffffff - 1_000);
