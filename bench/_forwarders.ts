@@ -49,7 +49,7 @@ export interface RunningForwarder {
   pid: number | null;
   stats(): Promise<ForwarderStats>;
   /**
-   * dsr only: the longest its loop held the capture ring on one batch in the
+   * dsr only: the longest its loop stayed away from the capture ring in the
    * last second (`dataplane.batchMaxMs` of its status), read over the control
    * socket so that no process is started while the forwarder is measured.
    */

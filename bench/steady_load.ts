@@ -4,9 +4,9 @@
  * at `PPS` for `SECONDS` and prints what the sinks got and core 1's busy time
  * per delivered packet. While it runs, `perf record -C 1 -g -- sleep 6` sees
  * the forwarder's core (for JavaScript symbols, start it with
- * `DENO_V8_FLAGS=--perf-basic-prof`). For dsr it also prints the longest
- * batch its loop took in any second of the run (`batchMaxMs`): how long the
- * frames behind that batch waited.
+ * `DENO_V8_FLAGS=--perf-basic-prof`). For dsr it also prints the longest its
+ * loop stayed away from the capture ring in any second of the run
+ * (`batchMaxMs`): how long a frame arriving meanwhile waited.
  *
  *   deno run -A bench/steady_load.ts FORWARDER PPS SECONDS [udp|syn] [--ingress-drop] [--no-rps]
  *

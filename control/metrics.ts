@@ -112,7 +112,7 @@ export class Metrics {
     readGauge(
       r,
       "dsr_dataplane_batch_max_seconds",
-      "Longest time the forwarding loop held the capture ring on one batch in the last second",
+      "Longest time the forwarding loop stayed away from the capture ring in the last second",
       [],
       () => [[{}, snap().dataplane.batchMaxMs / 1000]],
     );

@@ -75,8 +75,9 @@ export interface Status {
   packets: { rx: number; tx: number; kernelDrops: number };
   /**
    * The forwarding worker's JS heap in use, sampled each second (no growth
-   * under steady load), and the longest the loop held the capture ring on one
-   * batch in the last second: how long the frames behind it waited.
+   * under steady load), and the longest the loop stayed away from the capture
+   * ring in the last second (a batch with its periodic work, or applying a
+   * program): how long a frame arriving meanwhile waited.
    */
   dataplane: { heapUsedBytes: number; batchMaxMs: number };
   drops: Record<string, number>;

@@ -190,7 +190,7 @@ export class FlowTable {
       this.remove(row);
       this.#free = this.#next[row];
     }
-    if (this.#size * 2 >= this.#mask && this.#mask < this.#maxCells - 1) this.#grow();
+    if (this.#size * 2 >= this.#mask && this.#mask + 1 < this.#maxCells) this.#grow();
     const r = row << 2;
     const rows = this.#rows;
     rows[r + R_CELL] = place(this.#cells, this.#mask, row, srcIp, ports, service);

@@ -37,7 +37,7 @@ export const G_ARP_REPLIES = 10;
 export const G_ICMP_REPLIES = 11;
 export const G_KERNEL_DROPS = 12;
 export const G_HEAP_USED = 13; // bytes of the worker's JS heap in use
-export const G_BATCH_MAX_MS = 14; // the loop's longest batch in the last second
+export const G_BATCH_MAX_MS = 14; // ms: the loop's longest time away from the ring in the last second
 export const G_MALFORMED_BASE = 16; // + MALFORMED_* reason code
 export const G_SIZE = 32;
 
