@@ -1,7 +1,8 @@
 /**
  * 32-bit hashes for the packet loop (flows, client addresses) and for the
- * control plane (Maglev permutations). Integer-only MurmurHash3 (x86_32):
- * the hot-path functions allocate nothing and return unsigned 32-bit numbers.
+ * control plane (Maglev permutations). Integer-only MurmurHash3 (x86_32),
+ * except the flow table's `hashKey`: the hot-path functions allocate nothing
+ * and return unsigned 32-bit numbers.
  * The seeds are fixed so that a restarted balancer hashes every flow as before.
  * @module
  */
@@ -11,6 +12,11 @@ const C2 = 0x1b873593;
 const FLOW_SEED = 0x9747b28c;
 const ADDR_SEED = 0x5bd1e995;
 const KEY_SEED = 0x2f6b3c1d;
+// Odd multipliers of hashKey (golden ratio, MurmurHash3 fmix, lowbias32).
+const K1 = 0x9e3779b1;
+const K2 = 0x85ebca77;
+const K3 = 0xc2b2ae3d;
+const K4 = 0x7feb352d;
 
 /** One MurmurHash3 body round: mixes the 32-bit word `k` into the state `h`. */
 function round(h: number, k: number): number {
@@ -61,13 +67,18 @@ export function hashAddr(ip: number): number {
 
 /**
  * Hash of a flow-table key: three 32-bit words (client address, both ports,
- * service id); unsigned 32-bit.
+ * service id); unsigned 32-bit. Not MurmurHash3: a product per word and one
+ * multiply-xorshift round spread keys over a linear-probing index as evenly
+ * (the same probe lengths in `hash_test.ts`), in a third of the instructions.
+ * Fewer instructions let the CPU start more lookups before the first one's
+ * memory read returns: a random lookup at 1M flows went from 122 to 95 ns in
+ * a loop. Nothing depends on its values across restarts.
  */
 export function hashKey(a: number, b: number, c: number): number {
-  let h = round(KEY_SEED, a);
-  h = round(h, b);
-  h = round(h, c);
-  return mix32(h ^ 12);
+  let h = Math.imul(a, K1) ^ Math.imul(b ^ KEY_SEED, K2) ^ Math.imul(c, K3);
+  h ^= h >>> 16;
+  h = Math.imul(h, K4);
+  return (h ^ (h >>> 15)) >>> 0;
 }
 
 const encoder = new TextEncoder();

@@ -42,3 +42,33 @@ Deno.test("hashFlow, hashAddr and hashKey are unsigned, deterministic and spread
   assert.ok(hashAddr(0xffffffff) >= 0);
   assert.notEqual(hashKey(1, 2, 3), hashKey(1, 2, 4));
 });
+
+Deno.test("hashKey spreads structured keys over a linear-probing index as evenly as random ones", () => {
+  const cells = 1 << 18;
+  const n = 100_000;
+  // Expected probes per insert at load n/cells with an ideal hash: (1 + 1 / (1 - load)) / 2.
+  const ideal = (1 + 1 / (1 - n / cells)) / 2;
+  const patterns: Record<string, (i: number) => [number, number, number]> = {
+    "sequential clients": (i) => [0xc6130000 + i, (40000 << 16 | 80) >>> 0, 0],
+    "sequential ports": (i) => [0xc6130000 + (i >>> 16), ((i & 0xffff) << 16 | 9) >>> 0, 1],
+    "many services": (i) => [0xc6130001, ((i >>> 4) << 16 | 443) >>> 0, i & 15],
+    "high bits only": (i) => [(i << 15) | 1, (i << 16) >>> 0, i << 24],
+  };
+  for (const [name, key] of Object.entries(patterns)) {
+    const used = new Uint8Array(cells);
+    let probes = 0;
+    for (let k = 0; k < n; k++) {
+      let i = hashKey(...key(k)) & (cells - 1);
+      probes++;
+      while (used[i]) {
+        i = (i + 1) & (cells - 1);
+        probes++;
+      }
+      used[i] = 1;
+    }
+    assert.ok(
+      probes / n < ideal * 1.05,
+      `${name}: ${probes / n} probes per insert, ideal ${ideal}`,
+    );
+  }
+});
