@@ -10,7 +10,9 @@
  *
  * The filter sits at its own priority on the interface's clsact (or an
  * existing ingress) qdisc; `remove` takes away exactly what was added. A
- * filter left by a daemon that died is replaced by the next one.
+ * filter left by a daemon that died is replaced by the next one, which also
+ * takes over the clsact qdisc when that filter is all it holds: the dead
+ * daemon added it, so it goes with the next stop rather than stay, empty.
  * @module
  */
 
@@ -133,11 +135,31 @@ export class IngressDrop {
     } catch {
       // older tc without JSON: fall through and try to add
     }
-    if (kinds.includes("clsact") || kinds.includes("ingress")) return null;
+    if (kinds.includes("ingress")) return null;
+    if (kinds.includes("clsact")) {
+      // Ours already, or a dead daemon's whose filter is still its only one.
+      this.#madeQdisc ||= await this.#onlyOurFilter();
+      return null;
+    }
     const add = await this.#tc(["qdisc", "add", "dev", this.iface, "clsact"]);
     if (!add.ok) return `cannot add a clsact qdisc to ${this.iface} (tc: ${add.out})`;
     this.#madeQdisc = true;
     return null;
+  }
+
+  /** Whether the clsact qdisc holds nothing but a filter at our priority (a dead daemon's). */
+  async #onlyOurFilter(): Promise<boolean> {
+    const filters = [];
+    for (const direction of ["ingress", "egress"]) {
+      const shown = await this.#tc(["-j", "filter", "show", "dev", this.iface, direction]);
+      if (!shown.ok) return false;
+      try {
+        filters.push(...(JSON.parse(shown.out || "[]") as { pref?: number }[]));
+      } catch {
+        return false; // older tc without JSON: keep the qdisc
+      }
+    }
+    return filters.length > 0 && filters.every((f) => String(f.pref) === this.#pref);
   }
 
   #tc(args: string[]): Promise<ToolRun> {

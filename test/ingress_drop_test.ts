@@ -3,8 +3,8 @@
  * the VIP out of the balancer's own IP stack (its InAddrErrors counter, which
  * counts every frame the stack routed and dropped, stays still) while the
  * capture still forwards them; it follows VIP changes and goes with the
- * daemon (taking away the clsact qdisc it added, leaving an ingress qdisc it
- * found). With --no-ingress-drop the counter moves, which shows it counts
+ * daemon (taking away the clsact qdisc it added, or that a killed daemon
+ * added, leaving an ingress qdisc it found). With --no-ingress-drop the counter moves, which shows it counts
  * what the filter spares.
  */
 
@@ -82,6 +82,26 @@ for (const drop of [true, false]) {
           const after = await ingress(lb);
           assert.equal(after.filters.trim(), "", "the filter left with the daemon");
           assert.doesNotMatch(after.qdiscs, /clsact/, "and so did the qdisc it added");
+
+          // A daemon killed outright leaves its filter and qdisc behind; the
+          // next one takes both over, and its stop removes them.
+          const killed = await startDaemon(paths, lab);
+          processes.push(killed);
+          killed.child.kill("SIGKILL");
+          await killed.kill();
+          const orphaned = await ingress(lb);
+          assert.match(orphaned.filters, /pref 213 bpf/);
+          assert.match(orphaned.qdiscs, /clsact/);
+          const next = await startDaemon(paths, lab);
+          processes.push(next);
+          await next.kill();
+          const cleaned = await ingress(lb);
+          assert.equal(cleaned.filters.trim(), "");
+          assert.doesNotMatch(
+            cleaned.qdiscs,
+            /clsact/,
+            "the dead daemon's qdisc left with the next",
+          );
 
           // An ingress qdisc of the operator's is used as it is, and stays.
           await nsExec(lb, ["tc", "qdisc", "add", "dev", "eth0", "ingress"], { check: true });
