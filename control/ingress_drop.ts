@@ -137,8 +137,9 @@ export class IngressDrop {
     }
     if (kinds.includes("ingress")) return null;
     if (kinds.includes("clsact")) {
-      // Ours already, or a dead daemon's whose filter is still its only one.
-      this.#madeQdisc ||= await this.#onlyOurFilter();
+      // Before our first filter, a filter at our priority can only be a dead
+      // daemon's; later it is ours, on a qdisc that may be the operator's.
+      if (this.#installed === null) this.#madeQdisc = await this.#onlyOurFilter();
       return null;
     }
     const add = await this.#tc(["qdisc", "add", "dev", this.iface, "clsact"]);

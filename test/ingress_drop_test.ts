@@ -114,6 +114,18 @@ for (const drop of [true, false]) {
           const left = await ingress(lb);
           assert.equal(left.filters.trim(), "");
           assert.match(left.qdiscs, /qdisc ingress/, "the operator's qdisc is still there");
+
+          // So is an empty clsact qdisc of the operator's, VIP changes and all.
+          await nsExec(lb, ["tc", "qdisc", "del", "dev", "eth0", "ingress"], { check: true });
+          await nsExec(lb, ["tc", "qdisc", "add", "dev", "eth0", "clsact"], { check: true });
+          const third = await startDaemon(paths, lab);
+          processes.push(third);
+          await dsrOk(paths, ["vip", "add", `${other}:80`]);
+          await dsrOk(paths, ["vip", "del", `${other}:80`]);
+          await third.kill();
+          const kept = await ingress(lb);
+          assert.equal(kept.filters.trim(), "");
+          assert.match(kept.qdiscs, /qdisc clsact/, "the operator's clsact is still there");
         } finally {
           await stopAll(processes);
           await Deno.remove(paths.dir, { recursive: true }).catch(() => {});
