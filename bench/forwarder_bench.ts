@@ -1,8 +1,9 @@
 /**
  * Micro-benchmarks of the per-packet decision, `Forwarder.process`: a TCP SYN
  * of a flow the table already holds (parse, service lookup, flow hit, MAC
- * rewrite, counters), and a SYN of a new flow each time, as in a SYN flood
- * (adds a Maglev pick and a flow insert; evicts once the table is full).
+ * rewrite, counters), by the fast path and by the general path alone, and a
+ * SYN of a new flow each time, as in a SYN flood (adds a Maglev pick and a
+ * flow insert; evicts once the table is full).
  * `deno bench -A bench/forwarder_bench.ts`
  * @module
  */
@@ -21,9 +22,9 @@ const RIPS: TestRip[] = [11, 12, 13].map((o, id) => ({
 }));
 const NOW = 1_000_000;
 
-function forwarder(maxFlows: number): Forwarder {
+function forwarder(maxFlows: number, fastPath = true): Forwarder {
   const shared = createSharedTables();
-  const fwd = new Forwarder(shared, { maxFlows });
+  const fwd = new Forwarder(shared, { maxFlows, fastPath });
   const program = buildProgram({
     services: [
       { id: 0, vip: VIP, port: 80, rips: RIPS },
@@ -58,6 +59,12 @@ let sink = 0; // results land here so no call is optimised away
 
 Deno.bench("process SYN of a known flow", { group: "process", baseline: true }, () => {
   sink ^= known.process(frame, frame.length, tx, NOW);
+});
+
+const general = forwarder(1_000_000, false);
+general.process(frame.slice(), frame.length, tx, NOW);
+Deno.bench("process SYN of a known flow, general path only", { group: "process" }, () => {
+  sink ^= general.process(frame, frame.length, tx, NOW);
 });
 
 // Every SYN from a new (source address, port): source address bytes 26-29, port 34-35.
