@@ -86,8 +86,9 @@ const STATE_MASK = 7;
 export class FlowTable {
   /** Most flows held at once. */
   readonly maxFlows: number;
-  /** Timeouts in ms; settable at any time, used from the next `insert` or `touch` of a flow. */
-  timeouts: FlowTimeouts = { tcp: 900_000, tcpfin: 120_000, udp: 300_000 };
+  #timeouts: FlowTimeouts = { tcp: 900_000, tcpfin: 120_000, udp: 300_000 };
+  /** The timeout of each state, clamped, so a touch reads one number. */
+  readonly #timeoutOf = new Int32Array(STATE_MASK + 1);
 
   #mask: number;
   readonly #maxCells: number;
@@ -116,6 +117,7 @@ export class FlowTable {
       throw new RangeError(`maxFlows must be an integer from 1 to ${MAX_FLOWS}, got ${maxFlows}`);
     }
     this.maxFlows = maxFlows;
+    this.timeouts = this.#timeouts;
     this.#onRemove = options.onRemove ?? noop;
     this.#grain = Math.max(0, Math.min(MAX_TIMEOUT, options.lruGrainMs ?? 0));
     let cells = 16;
@@ -132,6 +134,23 @@ export class FlowTable {
     this.#rows = new Int32Array(maxFlows * 4);
     this.#prev = new Int32Array(maxFlows);
     this.#next = new Int32Array(maxFlows);
+  }
+
+  /** Timeouts in ms; settable at any time, used from the next `insert` or `touch` of a flow. */
+  get timeouts(): FlowTimeouts {
+    return this.#timeouts;
+  }
+
+  set timeouts(timeouts: FlowTimeouts) {
+    this.#timeouts = timeouts;
+    for (let state = 0; state <= STATE_MASK; state++) {
+      const t = state === FLOW_ESTABLISHED
+        ? timeouts.tcp
+        : state === FLOW_UDP
+        ? timeouts.udp
+        : timeouts.tcpfin;
+      this.#timeoutOf[state] = t > MAX_TIMEOUT ? MAX_TIMEOUT : t > 0 ? t : 0;
+    }
   }
 
   /** Flows in the table. */
@@ -195,7 +214,7 @@ export class FlowTable {
     const rows = this.#rows;
     rows[r + R_CELL] = place(this.#cells, this.#mask, row, srcIp, ports, service);
     rows[r + R_BACKEND_STATE] = (backend << 3) | state;
-    rows[r + R_EXPIRES] = now + this.#timeout(state);
+    rows[r + R_EXPIRES] = now + this.#timeoutOf[state];
     rows[r + R_MOVED] = now;
     this.#prev[row] = this.#tail;
     this.#next[row] = -1;
@@ -225,7 +244,7 @@ export class FlowTable {
     const rows = this.#rows;
     const r = slot << 2;
     rows[r + R_BACKEND_STATE] = (rows[r + R_BACKEND_STATE] & ~STATE_MASK) | state;
-    rows[r + R_EXPIRES] = now + this.#timeout(state);
+    rows[r + R_EXPIRES] = now + this.#timeoutOf[state];
     if (slot === this.#tail || (((now | 0) - rows[r + R_MOVED]) | 0) < this.#grain) return;
     rows[r + R_MOVED] = now;
     const prev = this.#prev[slot];
@@ -376,16 +395,6 @@ export class FlowTable {
     }
     this.#head = this.#tail = this.#free = -1;
     this.#used = this.#size = this.#cursor = 0;
-  }
-
-  #timeout(state: number): number {
-    const timeouts = this.timeouts;
-    const t = state === FLOW_ESTABLISHED
-      ? timeouts.tcp
-      : state === FLOW_UDP
-      ? timeouts.udp
-      : timeouts.tcpfin;
-    return t > MAX_TIMEOUT ? MAX_TIMEOUT : t > 0 ? t : 0;
   }
 }
 

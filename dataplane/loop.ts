@@ -163,31 +163,27 @@ export class ForwardingLoop {
     // every comparison of it is wrap-safe): a Date.now() double passed on
     // would be boxed in a new heap number per packet, the worker's garbage.
     const now32 = now | 0;
+    // Received and sent frames are counted once per batch, not per frame.
     let n = 0;
+    let sent = 0;
+    let len = 0;
     for (; n < BATCH; n++) {
-      const len = io.next();
-      if (len <= 0) {
-        if (len < 0) {
-          io.flush();
-          return -1;
-        }
-        break;
-      }
-      g[G_RX]++;
+      len = io.next();
+      if (len <= 0) break;
       const verdict = fwd.process(io.rx, len, io.tx, now32);
       if (verdict === VERDICT_FORWARD) {
-        if (io.send(io.rx, len)) g[G_TX]++;
+        if (io.send(io.rx, len)) sent++;
         else g[G_DROP_SEND]++;
       } else if (verdict === VERDICT_REPLY) {
-        if (io.send(io.tx, fwd.replyLength)) g[G_TX]++;
+        if (io.send(io.tx, fwd.replyLength)) sent++;
         else g[G_DROP_SEND]++;
       }
     }
     const failed = io.flush();
-    if (failed > 0) {
-      g[G_TX] -= failed;
-      g[G_DROP_SEND] += failed;
-    }
+    g[G_RX] += n;
+    g[G_TX] += sent - failed;
+    g[G_DROP_SEND] += failed;
+    if (len < 0) return -1;
     if (now - this.#lastTick >= TICK_MS) this.tick(now);
     if (fwd.probeAnswers.length > 0 || fwd.vipClaims.length > 0) this.#flushReports();
     // Frames that came meanwhile waited this long for the loop, periodic work
