@@ -15,10 +15,14 @@ export interface PacketIo {
   next(): number;
   /**
    * Sends `len` bytes of `frame` (`rx` or `tx`) out of the interface; false
-   * when the send failed. A sent `rx` may wait in a batch until `flush`.
+   * when the send failed. A sent `rx` may wait in a batch until `flush`,
+   * which reports it if it fails.
    */
   send(frame: Uint8Array, len: number): boolean;
-  /** Sends whatever waits in the batch; returns how many of those frames failed. */
+  /**
+   * Sends whatever waits in the batch; returns how many batched frames
+   * failed since the last call, those of batches sent meanwhile included.
+   */
   flush(): number;
   /** Blocks the calling thread until a frame may be waiting or `ms` passes. */
   wait(ms: number): void;

@@ -35,6 +35,8 @@ export const IOVEC_SIZE = 16;
 
 /** `struct pollfd` events bit for readable data. */
 export const POLLIN = 0x1;
+/** `struct pollfd` events bit for room to write. */
+export const POLLOUT = 0x4;
 
 const SIGNALS = { SIGTERM: 15, SIGKILL: 9 } as const;
 

@@ -22,6 +22,7 @@ import {
   MMSGHDR_SIZE,
   PACKET_QDISC_BYPASS,
   POLLIN,
+  POLLOUT,
   SOL_PACKET,
 } from "./libc.ts";
 import {
@@ -53,6 +54,42 @@ export interface PcapOptions {
 
 /** Frames sent with one sendmmsg. */
 const BATCH = 64;
+/**
+ * How long, and how many times per batch, a send waits for room in the
+ * socket's send buffer before the rest of its frames count as failed.
+ */
+const ROOM_WAIT_MS = 10;
+const ROOM_WAITS = 4;
+
+/** The socket a batch of queued frames goes out on (an interface, so tests can stand in for it). */
+export interface BatchSocket {
+  /** Sends queued frames `from` … `from + count - 1`; how many went, or -1 when none did. */
+  sendmmsg(from: number, count: number): number;
+  /** Returns once the socket can take more, or after a bounded wait. */
+  waitForRoom(): void;
+}
+
+/**
+ * Sends `count` queued frames; how many could not be sent. libpcap makes its
+ * socket non-blocking, and a frame stays charged to the socket's send buffer
+ * until the kernel has passed it on: when the kernel defers that work (to
+ * ksoftirqd on this core, under load), a burst fills the buffer and
+ * `sendmmsg` fails with EAGAIN. Waiting lets that work run; dropping the
+ * batch would lose up to 64 frames that a moment later would have gone.
+ * A socket that takes nothing even after a wait (interface down) fails the
+ * rest after `ROOM_WAITS` waits.
+ */
+export function sendBatch(socket: BatchSocket, count: number): number {
+  let sent = 0;
+  let waits = 0;
+  while (sent < count) {
+    const n = socket.sendmmsg(sent, count - sent);
+    if (n > 0) sent += n;
+    else if (waits++ < ROOM_WAITS) socket.waitForRoom();
+    else break;
+  }
+  return count - sent;
+}
 
 const SIZES: bigint[] = [];
 /** BigInt lengths made once, so passing a length to a `usize` allocates nothing. */
@@ -68,6 +105,9 @@ export class PcapPacketIo implements PacketIo {
   #slot = 0;
   /** Frames queued for sendmmsg: always slots 0 … queued-1. */
   #queued = 0;
+  /** Frames of batches sent before `flush` that failed, for `flush` to report. */
+  #unsent = 0;
+  readonly #socket: BatchSocket;
   readonly #mmsg = new Uint8Array(BATCH * MMSGHDR_SIZE);
   readonly #mmsgPtr: Deno.PointerObject;
   readonly #iovLen: Uint32Array;
@@ -114,6 +154,21 @@ export class PcapPacketIo implements PacketIo {
     this.#hdrAddrPtr = Deno.UnsafePointer.of(this.#hdrAddr)!;
     this.#dataAddrPtr = Deno.UnsafePointer.of(this.#dataAddr)!;
     this.#pollfdPtr = Deno.UnsafePointer.of(this.#pollfd)!;
+    this.#socket = {
+      sendmmsg: (from, count) =>
+        this.#libc.sendmmsg(
+          this.#fd,
+          from === 0
+            ? this.#mmsgPtr
+            : Deno.UnsafePointer.offset(this.#mmsgPtr, from * MMSGHDR_SIZE)!,
+          count,
+          0,
+        ),
+      waitForRoom: () => {
+        this.#pollfd[1] = POLLOUT;
+        this.#libc.poll(this.#pollfdPtr, 1n, ROOM_WAIT_MS);
+      },
+    };
 
     const errbuf = new Uint8Array(PCAP_ERRBUF_SIZE);
     const handle = this.#pcap.pcap_create(toCString(iface), errbuf);
@@ -218,10 +273,11 @@ export class PcapPacketIo implements PacketIo {
       this.#iovLen[(this.#queued * IOVEC_SIZE) / 4 + 2] = len;
       this.#queued++;
       this.#slot = this.#queued;
-      return this.#queued < BATCH || this.flush() === 0;
+      if (this.#queued === BATCH) this.#unsent += this.#sendQueued();
+      return true;
     }
     // A frame we built ourselves: keep the wire order, then send it at once.
-    this.flush();
+    this.#unsent += this.#sendQueued();
     const ptr = frame === this.tx
       ? this.#txPtr
       : Deno.UnsafePointer.of(frame as Uint8Array<ArrayBuffer>);
@@ -233,20 +289,17 @@ export class PcapPacketIo implements PacketIo {
   }
 
   flush(): number {
+    const failed = this.#unsent + this.#sendQueued();
+    this.#unsent = 0;
+    return failed;
+  }
+
+  #sendQueued(): number {
     const queued = this.#queued;
     if (queued === 0) return 0;
     this.#queued = 0;
     this.#slot = 0;
-    let sent = 0;
-    while (sent < queued) {
-      const at = sent === 0
-        ? this.#mmsgPtr
-        : Deno.UnsafePointer.offset(this.#mmsgPtr, sent * MMSGHDR_SIZE)!;
-      const n = this.#libc.sendmmsg(this.#fd, at, queued - sent, 0);
-      if (n <= 0) return queued - sent;
-      sent += n;
-    }
-    return 0;
+    return sendBatch(this.#socket, queued);
   }
 
   wait(ms: number): void {
