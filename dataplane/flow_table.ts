@@ -136,7 +136,10 @@ export class FlowTable {
     this.#next = new Int32Array(maxFlows);
   }
 
-  /** Timeouts in ms; settable at any time, used from the next `insert` or `touch` of a flow. */
+  /**
+   * Timeouts in ms; a new object may be assigned at any time and is used from
+   * the next `insert` or `touch` of a flow.
+   */
   get timeouts(): FlowTimeouts {
     return this.#timeouts;
   }
