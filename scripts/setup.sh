@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs what dsr, its lab and its tests need on Debian 12 with Node and
-# npm: libpcap, iproute2 and friends from Debian, Deno 2.9.6 from npm, and
+# npm: libpcap, iproute2, keepalived, bird2 and friends from Debian, Deno 2.9.6 from npm, and
 # the npm packages pinned in deno.lock. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
+# keepalived and bird2 ship services: keep apt from starting them in the
+# host's namespace (tests run their own copies inside namespaces).
+if [ ! -x /usr/sbin/policy-rc.d ] || ! grep -q 'exit 101' /usr/sbin/policy-rc.d; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+fi
 need=()
-for p in libpcap0.8 libpcap-dev gcc iproute2 ethtool tcpdump curl procps util-linux netsniff-ng iputils-ping tmux; do
+for p in libpcap0.8 libpcap-dev gcc iproute2 ethtool tcpdump curl procps util-linux netsniff-ng iputils-ping tmux keepalived bird2; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
