@@ -7,6 +7,7 @@
 
 import { type Ipv4Net, netContains, parseIpv4, prefixMask } from "../dataplane/addr.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
+import { run, runChecked } from "./run.ts";
 
 /** The balancer's interface. */
 export interface IfaceInfo {
@@ -27,22 +28,7 @@ interface IpAddrJson {
 }
 
 async function ipJson(args: string[]): Promise<IpAddrJson[]> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command("ip", {
-      args: ["-j", ...args],
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-  } catch (error) {
-    throw new RuntimeError(`cannot run ip (install iproute2): ${(error as Error).message}`);
-  }
-  if (!output.success) {
-    const text = new TextDecoder().decode(output.stderr).trim();
-    throw new RuntimeError(`ip ${args.join(" ")} failed: ${text}`);
-  }
-  return JSON.parse(new TextDecoder().decode(output.stdout) || "[]");
+  return JSON.parse(await runChecked(["ip", "-j", ...args]) || "[]");
 }
 
 /**
@@ -97,20 +83,9 @@ export function isAdjacent(info: IfaceInfo, ip: string): boolean {
  * @throws {RuntimeError} when it cannot be read.
  */
 export async function readSysctl(key: string): Promise<string> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command("sysctl", {
-      args: ["-n", key],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    throw new RuntimeError(`cannot run sysctl (install procps): ${(error as Error).message}`);
-  }
-  if (!output.success) {
-    throw new RuntimeError(`cannot read ${key}: ${new TextDecoder().decode(output.stderr).trim()}`);
-  }
-  return new TextDecoder().decode(output.stdout).trim();
+  const r = await run(["sysctl", "-n", key]);
+  if (!r.ok) throw new RuntimeError(`cannot read ${key}: ${r.stderr.trim()}`);
+  return r.stdout.trim();
 }
 
 /** Whether the kernel forwards IPv4 (net.ipv4.ip_forward). */

@@ -8,6 +8,9 @@
 import { basename } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
+/** `sh -c` script: $0 is the log file, "$@" the program and its arguments. */
+export const REDIRECT = 'exec "$@" >>"$0" 2>&1 </dev/null';
+
 /** argv that runs `dsr` (append the subcommand). */
 export function selfCommand(): string[] {
   const exe = Deno.execPath();
@@ -26,7 +29,9 @@ export function selfCommand(): string[] {
 /**
  * Starts `argv` inside namespace `ns` in a session of its own, detached from
  * this process, with its output appended to `log`. Only `ip` is run directly,
- * so the declared run permission stays `ip`.
+ * so the declared run permission stays `ip`. The shell's script is a constant:
+ * the log path and argv reach it as positional parameters, never as text it
+ * parses, so no path or argument can become a command.
  */
 export function spawnDetached(ns: string, argv: string[], log: string): void {
   const child = new Deno.Command("ip", {
@@ -37,8 +42,8 @@ export function spawnDetached(ns: string, argv: string[], log: string): void {
       "setsid",
       "sh",
       "-c",
-      `exec "$@" >>'${log}' 2>&1 </dev/null`,
-      "sh",
+      REDIRECT,
+      log,
       ...argv,
     ],
     stdin: "null",

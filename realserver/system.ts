@@ -9,6 +9,7 @@
 
 import { RuntimeError } from "../control/errors.ts";
 import { readSysctl } from "../control/netinfo.ts";
+import { run as runProcess } from "../control/run.ts";
 import {
   ARP_NAMES,
   arpKey,
@@ -46,25 +47,11 @@ export async function inspect(extraKeys: string[] = []): Promise<Facts> {
 }
 
 /**
- * Runs one command and returns its output.
+ * Runs one command (10 s deadline) and returns its output.
  * @throws {RuntimeError} naming the command and its error when it fails
  */
 export async function run(cmd: Cmd): Promise<{ stdout: string }> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(cmd[0], {
-      args: cmd.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    const pkg = cmd[0] === "ip" ? "iproute2" : "procps";
-    throw new RuntimeError(`cannot run ${cmd[0]} (install ${pkg}): ${(error as Error).message}`);
-  }
-  const decoder = new TextDecoder();
-  if (!output.success) {
-    throw new RuntimeError(`${formatCmd(cmd)} failed: ${decoder.decode(output.stderr).trim()}`);
-  }
-  return { stdout: decoder.decode(output.stdout) };
+  const r = await runProcess(cmd);
+  if (!r.ok) throw new RuntimeError(`${formatCmd(cmd)} failed: ${r.stderr.trim()}`);
+  return { stdout: r.stdout };
 }
