@@ -165,6 +165,35 @@ function checkConsistency(config: Config): void {
       }
       rips.add(rip.ip);
     });
+    if (vip.port === 0) checkPortZero(vip, i);
+  });
+}
+
+/** Check types that connect to a port of the real server. */
+const PORT_CHECKS = new Set<Check["type"]>(["tcp", "http", "dr"]);
+
+/**
+ * A port-0 VIP (every port) gives its checks no port to try: without one of
+ * their own they would probe port 0 and mark every real server down (SPEC §3).
+ */
+function checkPortZero(vip: Vip, i: number): void {
+  const fix = "set a check port (--check-port N) or --check none";
+  const vipCheck = vip.check ?? defaultCheck(vip.proto);
+  if (PORT_CHECKS.has(vipCheck.type) && vipCheck.port === null) {
+    throw new ConfigError(
+      `vips[${i}].check.port`,
+      `${serviceKey(vip)} covers every port, so its ${vipCheck.type} check needs a port: ${fix}`,
+    );
+  }
+  vip.rips.forEach((rip, j) => {
+    if (rip.check && PORT_CHECKS.has(rip.check.type) && rip.check.port === null) {
+      throw new ConfigError(
+        `vips[${i}].rips[${j}].check.port`,
+        `${
+          serviceKey(vip)
+        } covers every port, so the ${rip.check.type} check of ${rip.ip} needs a port: ${fix}`,
+      );
+    }
   });
 }
 

@@ -223,7 +223,36 @@ const bad: BadCase[] = [
     field: "vips[0].rips[2].ip",
     says: "duplicate real server 198.18.0.11 in 198.18.0.100:80/tcp",
   },
+  {
+    name: "a port-0 TCP VIP whose default tcp check has no port",
+    doc: { version: 1, vips: [vip({ port: 0, rips: [{ ip: "198.18.0.11" }] })] },
+    field: "vips[0].check.port",
+    says: "198.18.0.100:0/tcp covers every port, so its tcp check needs a port",
+  },
+  {
+    name: "a port-0 VIP whose real server's http check has no port",
+    doc: {
+      version: 1,
+      vips: [vip({
+        port: 0,
+        check: { type: "none" },
+        rips: [{ ip: "198.18.0.11", check: { type: "http" } }],
+      })],
+    },
+    field: "vips[0].rips[0].check.port",
+    says: "the http check of 198.18.0.11 needs a port",
+  },
 ];
+
+Deno.test("a port-0 VIP is valid with a check port, or with no check", () => {
+  for (const check of [{ type: "tcp", port: 22 }, { type: "none" }]) {
+    const doc = parseConfig({
+      version: 1,
+      vips: [vip({ port: 0, check, rips: [{ ip: "198.18.0.11" }] })],
+    });
+    assert.equal(doc.vips[0].port, 0);
+  }
+});
 
 for (const c of bad) {
   Deno.test(`parseConfig rejects ${c.name}, naming "${c.field}"`, () => {
@@ -257,7 +286,7 @@ Deno.test("parseConfig accepts what it produced (JSON round trip)", () => {
   const rip = fc.record({ ip, weight: fc.nat(65535), drain: fc.boolean() });
   const vipDoc = fc.record({
     vip: ip,
-    port: fc.nat(65535),
+    port: fc.integer({ min: 1, max: 65535 }), // a port-0 TCP VIP needs a check port
     proto: fc.constantFrom("tcp", "udp"),
     scheduler: fc.constantFrom("rr", "wrr", "lc", "wlc", "sh", "mh"),
     persist: fc.nat(86400),
