@@ -19,6 +19,7 @@ import {
   G_DROP_NO_SERVICE,
   G_DROP_OVERSIZE,
   G_DROP_SEND,
+  G_DROP_STANDBY,
   G_FLOWS,
   G_HEAP_USED,
   G_KERNEL_DROPS,
@@ -139,6 +140,7 @@ export function buildStatus(input: StatusInput): Status {
       oversize: g[G_DROP_OVERSIZE],
       fragment: g[G_DROP_FRAGMENT],
       sendFailed: g[G_DROP_SEND],
+      standby: g[G_DROP_STANDBY],
     },
     malformed,
     vips: input.config.vips.map((vip) => {

@@ -42,6 +42,7 @@ export interface TestProgram {
   flushBackends?: number[];
   flushServices?: number[];
   garp?: string[];
+  standby?: boolean;
 }
 
 /** The balancer's MAC and address in every test program unless overridden. */
@@ -88,6 +89,7 @@ export function buildProgram(o: TestProgram): Program {
     flushBackends: o.flushBackends ?? [],
     flushServices: o.flushServices ?? [],
     garp: (o.garp ?? []).map(parseIpv4),
+    standby: o.standby ?? false,
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { formatMac, parseMac } from "./addr.ts";
+import { formatMac, parseIpv4, parseMac } from "./addr.ts";
 import { eth } from "./_frame_builder.ts";
 import {
   buildProgram,
@@ -47,6 +47,7 @@ import {
   G_DROP_NO_BACKEND,
   G_DROP_NO_SERVICE,
   G_DROP_OVERSIZE,
+  G_DROP_STANDBY,
   G_ICMP_REPLIES,
   G_MALFORMED_BASE,
   G_SIZE,
@@ -384,6 +385,119 @@ for (const c of cases) {
     }
   });
 }
+
+/** What a standby node does with each kind of frame: nothing reaches a real server or answers for a VIP. */
+const standbyCases: Case[] = [
+  { name: "ARP request for a VIP is not answered", frame: arp(1, VIP), verdict: VERDICT_IGNORE },
+  {
+    name: "TCP SYN to VIP:80 is dropped as standby",
+    frame: tcp(80, TCP_SYN).build(),
+    verdict: VERDICT_DROP,
+    counters: [G_DROP_STANDBY],
+  },
+  {
+    name: "UDP to a port-0 UDP service is dropped as standby",
+    frame: udp(53).build(),
+    verdict: VERDICT_DROP,
+    counters: [G_DROP_STANDBY],
+  },
+  {
+    name: "ICMP echo request to a VIP is dropped as standby, not answered",
+    frame: echo(VIP),
+    verdict: VERDICT_DROP,
+    counters: [G_DROP_STANDBY],
+  },
+  {
+    name: "TCP to a VIP port with no service is dropped as standby",
+    frame: tcp(22, TCP_SYN).build(),
+    verdict: VERDICT_DROP,
+    counters: [G_DROP_STANDBY],
+  },
+  {
+    name:
+      "SYN to a service whose weights are all 0 is dropped as standby, not sent to its fallback",
+    frame: tcp(80, TCP_SYN, VIP_SORRY).build(),
+    verdict: VERDICT_DROP,
+    counters: [G_DROP_STANDBY],
+  },
+  {
+    name: "later fragment to a VIP is dropped as standby",
+    frame: eth({ src: CLIENT_MAC, dst: LB_MAC })
+      .ipv4({ src: CLIENT, dst: VIP, id: 78, fragOffset: 1480, proto: 6 }).payload(bytes(100))
+      .build(),
+    verdict: VERDICT_DROP,
+    counters: [G_DROP_STANDBY],
+  },
+  {
+    name: "TCP SYN to an address that is not a VIP is ignored",
+    frame: tcp(80, TCP_SYN, NOT_A_VIP).build(),
+    verdict: VERDICT_IGNORE,
+  },
+  {
+    name: "malformed IPv4 to a VIP is still dropped as malformed",
+    frame: fromClient(VIP).ipv4({ src: CLIENT, dst: VIP, ihl: 4 })
+      .tcp({ sport: 1, dport: 80, flags: TCP_SYN }).build(),
+    verdict: VERDICT_DROP,
+    counters: [G_DROP_MALFORMED, G_MALFORMED_BASE + MALFORMED_BAD_IHL],
+  },
+];
+
+for (const c of standbyCases) {
+  Deno.test(`forwarder on standby: ${c.name}`, () => {
+    const h = setup({ ...TABLE, standby: true });
+    const { verdict, out } = run(h, c.frame);
+    assert.equal(verdict, c.verdict);
+    assert.deepEqual(
+      Array.from(h.shared.global),
+      globals(Object.fromEntries((c.counters ?? []).map((i) => [i, 1]))),
+    );
+    assert.deepEqual(out, c.frame, "a standby changes no frame");
+    assert.equal(h.fwd.flows.size, 0, "a standby makes no flow");
+  });
+}
+
+Deno.test("a demoted forwarder drops the frames of a flow it held; promoted, it sends them to the same real server", () => {
+  const h = setup(TWO);
+  const ports = [40000, 40001, 40002, 40003, 40004, 40005];
+  const before = ports.map((p) => ripOf(run(h, tcp(80, TCP_SYN, VIP, p).build()).out));
+  h.fwd.load(buildProgram({ ...TWO, generation: 2, standby: true }));
+  for (const p of ports) {
+    assert.equal(run(h, tcp(80, TCP_ACK, VIP, p).build()).verdict, VERDICT_DROP);
+  }
+  assert.equal(h.shared.global[G_DROP_STANDBY], ports.length);
+  assert.equal(run(h, arp(1, VIP)).verdict, VERDICT_IGNORE);
+  h.fwd.load(buildProgram({ ...TWO, generation: 3 }));
+  ports.forEach((p, i) => {
+    const next = run(h, tcp(80, TCP_ACK, VIP, p).build());
+    assert.equal(next.verdict, VERDICT_FORWARD);
+    assert.equal(ripOf(next.out), before[i], `flow from port ${p}`);
+  });
+  assert.equal(run(h, arp(1, VIP)).verdict, VERDICT_REPLY);
+});
+
+Deno.test("a standby still learns real servers' MACs from ARP", () => {
+  const h = setup({ ...TABLE, standby: true }, RESOLVED);
+  const slot = h.program.backendNeighbor[RIP_DARK.id];
+  const reply = eth({ src: RIP_DARK.mac, dst: LB_MAC }).arp({
+    op: 2,
+    senderMac: RIP_DARK.mac,
+    senderIp: RIP_DARK.ip,
+    targetMac: LB_MAC,
+    targetIp: LB_IP,
+  }).build();
+  assert.equal(run(h, reply).verdict, VERDICT_IGNORE);
+  assert.equal(formatMac(h.shared.neighborMacs, slot * 8), RIP_DARK.mac);
+});
+
+Deno.test("a standby still takes the SYN-ACK of a DR-path probe (health checks go on)", () => {
+  const h = setup({ ...TABLE, standby: true });
+  h.fwd.probes.add(7, parseIpv4(VIP), 80, 61000, 5000);
+  const synAck = eth({ src: RIP_A.mac, dst: LB_MAC }).ipv4({ src: VIP, dst: LB_IP })
+    .tcp({ sport: 80, dport: 61000, flags: TCP_SYN | TCP_ACK, ack: 5001 }).build();
+  assert.equal(run(h, synAck).verdict, VERDICT_IGNORE);
+  assert.deepEqual(h.fwd.probeAnswers, [{ id: 7, answer: "syn-ack" }]);
+  assert.equal(h.shared.global[G_DROP_STANDBY], 0);
+});
 
 Deno.test("forwarder ignores every frame until a program is loaded, but counts malformed ones", () => {
   const shared = createSharedTables();
@@ -772,12 +886,21 @@ Deno.test("the fast path of process decides every frame as the general path does
     fragment: rarely(fc.constantFrom("first", "later")),
     poke: rarely(fc.tuple(POKED, fc.integer({ min: 0, max: 255 }))),
     cut: rarely(fc.integer({ min: 0, max: 80 })),
+    // Before this frame both forwarders load the program again in this role.
+    role: rarely(fc.constantFrom("standby", "active")),
   });
   fc.assert(
     fc.property(fc.array(frame, { minLength: 20, maxLength: 80 }), (frames) => {
       const fast = setup();
       const general = setup(TABLE, RESOLVED, false);
       frames.forEach((f, i) => {
+        if (f.role !== null) {
+          for (const h of [fast, general]) {
+            h.fwd.load(
+              buildProgram({ ...TABLE, generation: i + 2, standby: f.role === "standby" }),
+            );
+          }
+        }
         const [dst, dport, udp, client] = FLOWS[f.flow];
         const ip = fromClient().ipv4({
           src: client,

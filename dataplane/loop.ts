@@ -149,7 +149,8 @@ export class ForwardingLoop {
 
   #garp(vip: number): void {
     const program = this.forwarder.program;
-    if (!program) return;
+    // A standby must not pull the VIP's traffic towards itself.
+    if (!program || program.standby) return;
     this.#send(writeGarp(this.io.tx, program.mac, vip));
   }
 

@@ -131,6 +131,26 @@ Deno.test("a garp command announces a VIP from the balancer's MAC", () => {
   assert.deepEqual(h.io.sent, [garp(VIP)]);
 });
 
+Deno.test("a standby sends no gratuitous ARP, neither for a program nor on command, but still resolves real servers", () => {
+  const h = setup();
+  h.loop.post({ seq: 1, body: { ...program({ garp: [VIP, VIP2] }), standby: true } });
+  h.loop.post({ seq: 2, body: { type: "garp", vip: parseIpv4(VIP) } });
+  h.loop.applyPending();
+  assert.equal(h.io.sent.length, 0, "no frame sent");
+  h.loop.tick(h.advance(2_000));
+  assert.deepEqual(
+    new Set(h.io.sent.map((f) => formatIpv4(new DataView(f.buffer).getUint32(38)))),
+    new Set([RIP_A.ip, RIP_B.ip, RIP_C.ip]),
+    "ARP requests for every real server",
+  );
+  h.io.sent.length = 0;
+  // Promoted: the same command announces the VIP.
+  h.loop.post({ seq: 3, body: { ...program({ generation: 2 }), standby: false } });
+  h.loop.post({ seq: 4, body: { type: "garp", vip: parseIpv4(VIP) } });
+  h.loop.applyPending();
+  assert.deepEqual(h.io.sent, [garp(VIP)]);
+});
+
 Deno.test("tick asks by ARP for real servers whose MAC is unknown or stale, not fresh ones", () => {
   const h = setup();
   const p = program();

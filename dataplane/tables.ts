@@ -38,6 +38,7 @@ export const G_ICMP_REPLIES = 11;
 export const G_KERNEL_DROPS = 12;
 export const G_HEAP_USED = 13; // bytes of the worker's JS heap in use
 export const G_BATCH_MAX_MS = 14; // ms: the loop's longest time away from the ring in the last second
+export const G_DROP_STANDBY = 15; // frames to a VIP a standby node did not forward (SPEC §11)
 export const G_MALFORMED_BASE = 16; // + MALFORMED_* reason code
 export const G_SIZE = 32;
 
@@ -128,6 +129,13 @@ export interface Program {
   flushServices: number[];
   /** VIPs to announce with gratuitous ARP when this program is applied. */
   garp: number[];
+  /**
+   * The node is the standby of an HA pair (SPEC §11): it answers no ARP for
+   * VIPs, sends no gratuitous ARP and forwards nothing (drop reason
+   * `standby`), while neighbour resolution and health probes go on.
+   * Absent: the node is active.
+   */
+  standby?: boolean;
 }
 
 /**
