@@ -1,8 +1,10 @@
 /**
  * Compiles a configuration into the data plane's {@link Program}. Service,
  * backend and neighbour ids stay stable across compiles (they key flows and
- * counters), and the difference from the previous compile says which flows to
- * flush and which VIPs to announce.
+ * counters), and the difference from the adopted compile says which flows to
+ * flush, which neighbour slots to forget and which VIPs to announce. A
+ * compile changes nothing until it is adopted, and refuses a configuration
+ * beyond a capacity before it allocates anything.
  * @module
  */
 
@@ -17,7 +19,7 @@ import {
   type ServiceProgram,
 } from "../dataplane/tables.ts";
 import { type Config, serviceKey } from "./config.ts";
-import { RuntimeError } from "./errors.ts";
+import { CapacityError } from "./errors.ts";
 import type { IfaceInfo } from "./netinfo.ts";
 
 /** Why a real server takes no new flows, or "up". */
@@ -51,87 +53,195 @@ export interface Compiled {
   services: Map<string, number>;
 }
 
-/** Hands out small integer ids and takes them back. */
-class IdPool {
-  #ids = new Map<string, number>();
-  #free: number[] = [];
-  #next = 0;
-  constructor(readonly max: number, readonly what: string) {}
-
-  get(key: string): number {
-    let id = this.#ids.get(key);
-    if (id === undefined) {
-      id = this.#free.pop() ?? this.#next++;
-      if (id >= this.max) throw new RuntimeError(`too many ${this.what} (at most ${this.max})`);
-      this.#ids.set(key, id);
-    }
-    return id;
-  }
-
-  /** Releases every key not in `keep`; returns the released ids. */
-  retain(keep: Set<string>): number[] {
-    const released: number[] = [];
-    for (const [key, id] of this.#ids) {
-      if (keep.has(key)) continue;
-      this.#ids.delete(key);
-      released.push(id);
-    }
-    // Reuse only after the program that flushes them is posted.
-    this.#free.push(...released);
-    return released;
-  }
+/**
+ * Small integer ids handed out for keys. A value is never changed once built:
+ * a compile plans a new one and {@link Compiler.adopt} swaps it in.
+ */
+interface PoolState {
+  ids: ReadonlyMap<string, number>;
+  /** Ids free for reuse, taken from the end. */
+  free: readonly number[];
+  /** Every id from here up is unused. */
+  next: number;
 }
 
-/** Compiles configurations one after another, keeping ids stable. */
+const EMPTY_POOL: PoolState = { ids: new Map(), free: [], next: 0 };
+
+/** A pool's ids for the next program. */
+interface Assignment {
+  state: PoolState;
+  /** Ids that lost their key (their flows or MACs must go). */
+  released: number[];
+  /** Ids newly given to a key. */
+  added: number[];
+}
+
+/**
+ * Gives each of `keys` (distinct, at most `max` of them: the caller checks)
+ * an id, keeping the ids of keys `pool` has. New keys take free ids first,
+ * then unused ones, and only then an id this very program releases: the
+ * data plane flushes a released id before it runs the program, so reusing it
+ * at once is safe, and keeping it for later when others are left makes a
+ * flushed id and a new one less easily confused in counters read meanwhile.
+ * With that last resort, `max` keys always fit whatever the pool held.
+ */
+function assign(pool: PoolState, keys: Iterable<string>, max: number): Assignment {
+  const ids = new Map<string, number>();
+  for (const key of keys) ids.set(key, -1);
+  const released: number[] = [];
+  for (const [key, id] of pool.ids) if (!ids.has(key)) released.push(id);
+  const free = [...pool.free];
+  const spare = [...released];
+  let next = pool.next;
+  const added: number[] = [];
+  for (const key of ids.keys()) {
+    let id = pool.ids.get(key);
+    if (id === undefined) {
+      id = free.pop() ?? (next < max ? next++ : spare.pop());
+      if (id === undefined) throw new Error(`id pool overflow at ${max}: capacity not checked`);
+      added.push(id);
+    }
+    ids.set(key, id);
+  }
+  return { state: { ids, free: free.concat(spare), next }, released, added };
+}
+
+/** Everything a compile reads and {@link Compiler.adopt} replaces. */
+interface CompilerState {
+  services: PoolState;
+  /** Keyed `serviceKey|ip` (or `serviceKey|fallback`). */
+  backends: PoolState;
+  /** Keyed by address. */
+  neighbors: PoolState;
+  generation: number;
+  announced: ReadonlySet<number>;
+  previous: ReadonlyMap<string, RipState>;
+}
+
+/** What a config asks of each capacity. */
+function demand(config: Config): { services: number; backends: number; addresses: number } {
+  const addresses = new Set<string>();
+  let backends = 0;
+  for (const vip of config.vips) {
+    for (const rip of vip.rips) addresses.add(rip.ip);
+    backends += vip.rips.length;
+    if (vip.fallback !== null) {
+      addresses.add(vip.fallback);
+      backends++;
+    }
+  }
+  const services = new Set(config.vips.map(serviceKey)).size;
+  return { services, backends, addresses: addresses.size };
+}
+
+/**
+ * Compiles configurations into programs, keeping ids stable. Transactional:
+ * {@link Compiler.compile} only reads the compiler's state, and
+ * {@link Compiler.adopt} makes a compile the current one. The daemon compiles,
+ * saves the state file, then adopts and publishes; a refusal or a failed save
+ * leaves the compiler as it was.
+ */
 export class Compiler {
-  #services = new IdPool(MAX_SERVICES, "virtual services");
-  #backends = new IdPool(MAX_BACKENDS, "real servers");
-  // Neighbour slots are never released: a MAC learned stays useful if the RIP comes back.
-  #neighbors = new IdPool(MAX_NEIGHBORS, "distinct real server addresses");
-  #generation = 0;
-  #announced = new Set<number>();
-  #previous = new Map<string, RipState>();
+  #state: CompilerState = {
+    services: EMPTY_POOL,
+    backends: EMPTY_POOL,
+    neighbors: EMPTY_POOL,
+    generation: 0,
+    announced: new Set(),
+    previous: new Map(),
+  };
+  /** Each compile's base state and the state adopting it installs. */
+  #plans = new WeakMap<Compiled, { base: CompilerState; next: CompilerState }>();
 
   constructor(readonly iface: IfaceInfo) {}
 
-  /** The neighbour slot of an address (allocating one). */
+  /**
+   * The neighbour slot of an address in the adopted compile, or -1 when no
+   * real server of it has one yet. Never allocates: a slot belongs to an
+   * address only while a compile in force uses it (the worker learns MACs only
+   * for those), so a health check of a real server not yet compiled sees -1
+   * and reports it unresolved until the program that adds it is adopted.
+   */
   neighbor(ip: string): number {
-    return this.#neighbors.get(ip);
+    return this.#state.neighbors.ids.get(ip) ?? -1;
   }
 
-  /** Compiles `config`; `conditions` decide each real server's state. */
+  /**
+   * Compiles `config`; `conditions` decide each real server's state. Changes
+   * nothing: compiling again before {@link adopt} gives the same ids and
+   * generation.
+   * @throws {CapacityError} when `config` asks for more services, real server
+   * entries (fallbacks included) or distinct real server addresses than the
+   * data plane holds; checked before anything else.
+   */
   compile(config: Config, conditions: RipConditions): Compiled {
+    const asked = demand(config);
+    if (asked.services > MAX_SERVICES) {
+      throw new CapacityError("virtual services", asked.services, MAX_SERVICES);
+    }
+    if (asked.backends > MAX_BACKENDS) {
+      throw new CapacityError("real server entries", asked.backends, MAX_BACKENDS);
+    }
+    if (asked.addresses > MAX_NEIGHBORS) {
+      throw new CapacityError("distinct real server addresses", asked.addresses, MAX_NEIGHBORS);
+    }
+    const base = this.#state;
+
+    const serviceKeys: string[] = [];
+    const backendKeys: string[] = [];
+    const addresses: string[] = [];
+    for (const vip of config.vips) {
+      const key = serviceKey(vip);
+      serviceKeys.push(key);
+      for (const rip of vip.rips) {
+        backendKeys.push(`${key}|${rip.ip}`);
+        addresses.push(rip.ip);
+      }
+      if (vip.fallback !== null) {
+        backendKeys.push(`${key}|fallback`);
+        addresses.push(vip.fallback);
+      }
+    }
+    const serviceIds = assign(base.services, serviceKeys, MAX_SERVICES);
+    const backendIds = assign(base.backends, backendKeys, MAX_BACKENDS);
+    const neighborIds = assign(base.neighbors, addresses, MAX_NEIGHBORS);
+
     const services: ServiceProgram[] = [];
     const rips = new Map<string, CompiledRip>();
-    const serviceIds = new Map<string, number>();
+    const serviceMap = new Map<string, number>();
     const backendNeighbor = new Int32Array(MAX_BACKENDS).fill(-1);
     const neighborIps = new Uint32Array(MAX_NEIGHBORS);
-    const flushBackends: number[] = [];
+    const compileRip = (
+      ripKey: string,
+      ip: string,
+      forced: RipState | null,
+      weight: number,
+    ): CompiledRip => {
+      const id = backendIds.state.ids.get(ripKey)!;
+      const neighbor = neighborIds.state.ids.get(ip)!;
+      let state: RipState;
+      if (!conditions.adjacent(ip) || !conditions.resolved(neighbor)) state = "unresolved";
+      else if (!conditions.healthy(ripKey.slice(0, ripKey.lastIndexOf("|")), ip)) state = "down";
+      else state = forced ?? "up";
+      const compiled = { id, neighbor, state, effectiveWeight: state === "up" ? weight : 0 };
+      rips.set(ripKey, compiled);
+      backendNeighbor[id] = neighbor;
+      neighborIps[neighbor] = parseIpv4(ip);
+      return compiled;
+    };
 
     for (const vip of config.vips) {
       const key = serviceKey(vip);
-      const id = this.#services.get(key);
-      serviceIds.set(key, id);
-      const backends = vip.rips.map((rip) => {
-        const compiled = this.#rip(
-          `${key}|${rip.ip}`,
-          rip.ip,
-          conditions,
-          rip.drain ? "drain" : null,
-          rip.weight,
-        );
-        rips.set(`${key}|${rip.ip}`, compiled);
-        backendNeighbor[compiled.id] = compiled.neighbor;
-        neighborIps[compiled.neighbor] = parseIpv4(rip.ip);
-        return { id: compiled.id, key: rip.ip, weight: compiled.effectiveWeight };
+      const id = serviceIds.state.ids.get(key)!;
+      serviceMap.set(key, id);
+      const backends = vip.rips.map((r) => {
+        const c = compileRip(`${key}|${r.ip}`, r.ip, r.drain ? "drain" : null, r.weight);
+        return { id: c.id, key: r.ip, weight: c.effectiveWeight };
       });
       let fallback = -1;
       if (vip.fallback !== null) {
-        const compiled = this.#rip(`${key}|fallback`, vip.fallback, conditions, null, 1);
-        rips.set(`${key}|fallback`, compiled);
-        backendNeighbor[compiled.id] = compiled.neighbor;
-        neighborIps[compiled.neighbor] = parseIpv4(vip.fallback);
-        fallback = compiled.effectiveWeight > 0 ? compiled.id : -1;
+        const c = compileRip(`${key}|fallback`, vip.fallback, null, 1);
+        fallback = c.effectiveWeight > 0 ? c.id : -1;
       }
       services.push({
         id,
@@ -144,23 +254,24 @@ export class Compiler {
       });
     }
 
-    for (const [key, rip] of rips) {
-      const before = this.#previous.get(key);
+    const flushBackends: number[] = [];
+    for (const [key, r] of rips) {
+      const before = base.previous.get(key);
       // A server that went down loses its flows, so clients get a fast reset.
-      if (rip.state === "down" && before !== undefined && before !== "down") {
-        flushBackends.push(rip.id);
+      if (r.state === "down" && before !== undefined && before !== "down") {
+        flushBackends.push(r.id);
       }
     }
-    const flushServices = this.#services.retain(new Set(serviceIds.keys()));
-    flushBackends.push(...this.#backends.retain(new Set([...rips.keys()])));
+    flushBackends.push(...backendIds.released);
     const vips = new Set(services.map((s) => s.vip));
-    const garp = [...vips].filter((v) => !this.#announced.has(v));
-    this.#announced = vips;
-    this.#previous = new Map([...rips].map(([k, r]) => [k, r.state]));
+    const garp = [...vips].filter((v) => !base.announced.has(v));
+    // A slot another address used may still hold that address's MAC.
+    const forgetNeighbors = [...new Set([...neighborIds.released, ...neighborIds.added])];
+    const generation = base.generation + 1;
 
-    return {
+    const compiled: Compiled = {
       program: {
-        generation: ++this.#generation,
+        generation,
         mac: parseMac(this.iface.mac),
         ip: parseIpv4(this.iface.addresses[0]),
         mtu: this.iface.mtu,
@@ -173,28 +284,42 @@ export class Compiler {
           udp: config.timeouts.udp * 1000,
         },
         flushBackends,
-        flushServices,
+        flushServices: serviceIds.released,
+        forgetNeighbors,
         garp,
       },
       rips,
-      services: serviceIds,
+      services: serviceMap,
     };
+    this.#plans.set(compiled, {
+      base,
+      next: {
+        services: serviceIds.state,
+        backends: backendIds.state,
+        neighbors: neighborIds.state,
+        generation,
+        announced: vips,
+        previous: new Map([...rips].map(([k, r]) => [k, r.state])),
+      },
+    });
+    return compiled;
   }
 
-  /** `ripKey` is `serviceKey|ip` (or `serviceKey|fallback`): it keys the backend id. */
-  #rip(
-    ripKey: string,
-    ip: string,
-    conditions: RipConditions,
-    forced: RipState | null,
-    weight: number,
-  ): CompiledRip {
-    const id = this.#backends.get(ripKey);
-    const neighbor = this.#neighbors.get(ip);
-    let state: RipState;
-    if (!conditions.adjacent(ip) || !conditions.resolved(neighbor)) state = "unresolved";
-    else if (!conditions.healthy(ripKey.slice(0, ripKey.lastIndexOf("|")), ip)) state = "down";
-    else state = forced ?? "up";
-    return { id, neighbor, state, effectiveWeight: state === "up" ? weight : 0 };
+  /**
+   * Makes `compiled` the compile in force: the ids it gave become owned, the
+   * ids it released free, and the next compile follows its generation, VIPs
+   * announced and real server states.
+   * @throws {Error} when `compiled` is not this compiler's, or another compile
+   * was adopted since it was made (a programming error: compile again).
+   */
+  adopt(compiled: Compiled): void {
+    const plan = this.#plans.get(compiled);
+    if (!plan) throw new Error("adopt: not a compile of this compiler");
+    if (plan.base !== this.#state) {
+      throw new Error(
+        `adopt: compile of generation ${compiled.program.generation} is stale (generation ${this.#state.generation} was adopted since)`,
+      );
+    }
+    this.#state = plan.next;
   }
 }

@@ -3,9 +3,10 @@ import fc from "fast-check";
 import { parseIpv4, parseMac } from "../dataplane/addr.ts";
 import { PROTO_TCP, PROTO_UDP } from "../dataplane/packet.ts";
 import { SCHED_MH, SCHED_RR } from "../dataplane/scheduler.ts";
-import type { Program } from "../dataplane/tables.ts";
+import { MAX_BACKENDS, MAX_NEIGHBORS, MAX_SERVICES, type Program } from "../dataplane/tables.ts";
 import { type Compiled, Compiler, type RipConditions } from "./compile.ts";
 import { type Config, parseConfig } from "./config.ts";
+import { CapacityError, RuntimeError } from "./errors.ts";
 import type { IfaceInfo } from "./netinfo.ts";
 
 const IFACE: IfaceInfo = {
@@ -34,6 +35,13 @@ const api = (rips: Rips) => ({ vip: "198.18.0.101", port: 443, rips });
 const config = (...vips: unknown[]): Config => parseConfig({ version: 1, vips });
 const ABC: Rips = [{ ip: "198.18.0.11" }, { ip: "198.18.0.12" }, { ip: "198.18.0.13" }];
 
+/** Compiles and adopts, as the daemon does for a change it keeps. */
+function step(compiler: Compiler, doc: Config, conditions: RipConditions): Compiled {
+  const compiled = compiler.compile(doc, conditions);
+  compiler.adopt(compiled);
+  return compiled;
+}
+
 /** The backend id of a real server (`service|ip`). */
 function rid(c: Compiled, key: string): number {
   const rip = c.rips.get(key);
@@ -50,13 +58,13 @@ function service(p: Program, id: number) {
 Deno.test("a program carries the interface's MAC, address and MTU and timeouts in ms", () => {
   const compiler = new Compiler(IFACE);
   const doc = parseConfig({ version: 1, timeouts: { tcp: 60, tcpfin: 10, udp: 2.5 }, vips: [] });
-  const { program } = compiler.compile(doc, ALL_GOOD);
+  const { program } = step(compiler, doc, ALL_GOOD);
   assert.deepEqual(program.mac, parseMac("02:00:00:00:00:0a"));
   assert.equal(program.ip, parseIpv4("198.18.0.10"));
   assert.equal(program.mtu, 1500);
   assert.deepEqual(program.timeouts, { tcp: 60_000, tcpfin: 10_000, udp: 2_500 });
   assert.equal(program.generation, 1);
-  assert.equal(compiler.compile(doc, ALL_GOOD).program.generation, 2);
+  assert.equal(step(compiler, doc, ALL_GOOD).program.generation, 2);
 });
 
 Deno.test("a service is compiled with its address, port, protocol, scheduler and backends", () => {
@@ -105,12 +113,13 @@ Deno.test("one real server address in two services has two backend ids and one n
 
 Deno.test("service and backend ids stay stable when other services and servers come and go", () => {
   const compiler = new Compiler(IFACE);
-  const first = compiler.compile(config(web(ABC)), ALL_GOOD);
-  const second = compiler.compile(
+  const first = step(compiler, config(web(ABC)), ALL_GOOD);
+  const second = step(
+    compiler,
     config(api([{ ip: "198.18.0.21" }]), web([{ ip: "198.18.0.9" }, ...ABC.slice(1)])),
     ALL_GOOD,
   );
-  const third = compiler.compile(config(web(ABC.slice(1))), ALL_GOOD);
+  const third = step(compiler, config(web(ABC.slice(1))), ALL_GOOD);
   for (const c of [second, third]) {
     assert.equal(c.services.get(WEB), first.services.get(WEB));
     for (const ip of ["198.18.0.12", "198.18.0.13"]) {
@@ -122,21 +131,21 @@ Deno.test("service and backend ids stay stable when other services and servers c
 
 Deno.test("a deleted real server's id is flushed by the next program only", () => {
   const compiler = new Compiler(IFACE);
-  const first = compiler.compile(config(web(ABC)), ALL_GOOD);
+  const first = step(compiler, config(web(ABC)), ALL_GOOD);
   assert.deepEqual(first.program.flushBackends, []);
-  const second = compiler.compile(config(web(ABC.slice(0, 2))), ALL_GOOD);
+  const second = step(compiler, config(web(ABC.slice(0, 2))), ALL_GOOD);
   assert.deepEqual(second.program.flushBackends, [rid(first, `${WEB}|198.18.0.13`)]);
   assert.deepEqual(second.program.flushServices, []);
   assert.deepEqual(
-    compiler.compile(config(web(ABC.slice(0, 2))), ALL_GOOD).program.flushBackends,
+    step(compiler, config(web(ABC.slice(0, 2))), ALL_GOOD).program.flushBackends,
     [],
   );
 });
 
 Deno.test("a real server added as another is deleted never takes the flushed id in that program", () => {
   const compiler = new Compiler(IFACE);
-  const first = compiler.compile(config(web([{ ip: "198.18.0.11" }])), ALL_GOOD);
-  const second = compiler.compile(config(web([{ ip: "198.18.0.12" }])), ALL_GOOD);
+  const first = step(compiler, config(web([{ ip: "198.18.0.11" }])), ALL_GOOD);
+  const second = step(compiler, config(web([{ ip: "198.18.0.12" }])), ALL_GOOD);
   const old = rid(first, `${WEB}|198.18.0.11`);
   assert.deepEqual(second.program.flushBackends, [old]);
   assert.notEqual(rid(second, `${WEB}|198.18.0.12`), old);
@@ -144,15 +153,15 @@ Deno.test("a real server added as another is deleted never takes the flushed id 
 
 Deno.test("a deleted VIP's service id is in flushServices and its backends in flushBackends", () => {
   const compiler = new Compiler(IFACE);
-  const first = compiler.compile(config(web(ABC), api([{ ip: "198.18.0.21" }])), ALL_GOOD);
-  const second = compiler.compile(config(api([{ ip: "198.18.0.21" }])), ALL_GOOD);
+  const first = step(compiler, config(web(ABC), api([{ ip: "198.18.0.21" }])), ALL_GOOD);
+  const second = step(compiler, config(api([{ ip: "198.18.0.21" }])), ALL_GOOD);
   assert.deepEqual(second.program.flushServices, [first.services.get(WEB)]);
   assert.deepEqual(
     [...second.program.flushBackends].sort(),
     ABC.map((r) => rid(first, `${WEB}|${r.ip}`)).sort(),
   );
   assert.equal(second.services.get(API), first.services.get(API));
-  const third = compiler.compile(config(api([{ ip: "198.18.0.21" }])), ALL_GOOD);
+  const third = step(compiler, config(api([{ ip: "198.18.0.21" }])), ALL_GOOD);
   assert.deepEqual([third.program.flushServices, third.program.flushBackends], [[], []]);
 });
 
@@ -160,19 +169,19 @@ Deno.test("a new VIP is announced by gratuitous ARP once", () => {
   const compiler = new Compiler(IFACE);
   const vip = parseIpv4("198.18.0.100");
   const both = config(web(ABC), web(ABC, { port: 443 }));
-  assert.deepEqual(compiler.compile(both, ALL_GOOD).program.garp, [vip], "one GARP per address");
-  assert.deepEqual(compiler.compile(both, ALL_GOOD).program.garp, []);
+  assert.deepEqual(step(compiler, both, ALL_GOOD).program.garp, [vip], "one GARP per address");
+  assert.deepEqual(step(compiler, both, ALL_GOOD).program.garp, []);
   const more = config(web(ABC), api([]));
-  assert.deepEqual(compiler.compile(more, ALL_GOOD).program.garp, [parseIpv4("198.18.0.101")]);
-  assert.deepEqual(compiler.compile(more, ALL_GOOD).program.garp, []);
+  assert.deepEqual(step(compiler, more, ALL_GOOD).program.garp, [parseIpv4("198.18.0.101")]);
+  assert.deepEqual(step(compiler, more, ALL_GOOD).program.garp, []);
 });
 
 Deno.test("a VIP deleted and added again is announced again", () => {
   const compiler = new Compiler(IFACE);
-  compiler.compile(config(web(ABC)), ALL_GOOD);
-  compiler.compile(config(), ALL_GOOD);
+  step(compiler, config(web(ABC)), ALL_GOOD);
+  step(compiler, config(), ALL_GOOD);
   assert.deepEqual(
-    compiler.compile(config(web(ABC)), ALL_GOOD).program.garp,
+    step(compiler, config(web(ABC)), ALL_GOOD).program.garp,
     [parseIpv4("198.18.0.100")],
   );
 });
@@ -198,8 +207,9 @@ Deno.test("a real server with weight 0 is up but takes no new flows", () => {
 
 Deno.test("a real server whose MAC is unresolved is in state unresolved with weight 0", () => {
   const compiler = new Compiler(IFACE);
+  step(compiler, config(web(ABC)), ALL_GOOD);
   const dark = compiler.neighbor("198.18.0.12");
-  const c = compiler.compile(config(web(ABC)), { ...ALL_GOOD, resolved: (n) => n !== dark });
+  const c = step(compiler, config(web(ABC)), { ...ALL_GOOD, resolved: (n) => n !== dark });
   assert.deepEqual(
     ABC.map((r) => c.rips.get(`${WEB}|${r.ip}`)!).map((r) => [r.state, r.effectiveWeight]),
     [["up", 1], ["unresolved", 0], ["up", 1]],
@@ -237,7 +247,7 @@ Deno.test("a real server going down is flushed once, on the transition", () => {
   let id = -1;
   for (const h of [true, false, false, true, false]) {
     healthy = h;
-    const c = compiler.compile(doc, conditions);
+    const c = step(compiler, doc, conditions);
     id = rid(c, `${WEB}|198.18.0.12`);
     flushes.push(c.program.flushBackends);
   }
@@ -263,13 +273,13 @@ Deno.test("health wins over drain, and an unknown MAC over both", () => {
 Deno.test("a usable fallback is the service's fallback backend; an unusable one is not", () => {
   const doc = config(web(ABC, { fallback: "198.18.0.50" }));
   const compiler = new Compiler(IFACE);
-  const c = compiler.compile(doc, ALL_GOOD);
+  const c = step(compiler, doc, ALL_GOOD);
   const sorry = c.rips.get(`${WEB}|fallback`)!;
   assert.equal(c.program.services[0].fallback, sorry.id);
   assert.equal(c.program.neighborIps[sorry.neighbor], parseIpv4("198.18.0.50"));
   assert.ok(!c.program.services[0].sched.ids.includes(sorry.id), "not scheduled with the others");
   const dark = compiler.neighbor("198.18.0.50");
-  const unresolved = compiler.compile(doc, { ...ALL_GOOD, resolved: (n) => n !== dark });
+  const unresolved = step(compiler, doc, { ...ALL_GOOD, resolved: (n) => n !== dark });
   assert.equal(unresolved.program.services[0].fallback, -1);
 });
 
@@ -284,9 +294,9 @@ Deno.test({
       healthy: (_: string, ip: string) => healthy || ip !== "198.18.0.50",
     };
     const doc = config(web(ABC, { fallback: "198.18.0.50" }));
-    const first = compiler.compile(doc, conditions);
+    const first = step(compiler, doc, conditions);
     healthy = false;
-    const second = compiler.compile(doc, conditions);
+    const second = step(compiler, doc, conditions);
     assert.equal(second.rips.get(`${WEB}|fallback`)!.state, "down");
     assert.deepEqual(second.program.flushBackends, [rid(first, `${WEB}|fallback`)]);
   },
@@ -319,14 +329,161 @@ Deno.test("the mh ring holds exactly the backends that take new flows", () => {
 
 Deno.test("a drained backend leaves the ring and comes back when enabled", () => {
   const compiler = new Compiler(IFACE);
-  const before = compiler.compile(config(web(ABC)), ALL_GOOD);
+  const before = step(compiler, config(web(ABC)), ALL_GOOD);
   const drainedId = rid(before, `${WEB}|198.18.0.12`);
   assert.ok(before.program.services[0].sched.ring.includes(drainedId));
-  const drained = compiler.compile(
+  const drained = step(
+    compiler,
     config(web(ABC.map((r) => ({ ...r, drain: r.ip === "198.18.0.12" })))),
     ALL_GOOD,
   );
   assert.ok(!drained.program.services[0].sched.ring.includes(drainedId));
-  const enabled = compiler.compile(config(web(ABC)), ALL_GOOD);
+  const enabled = step(compiler, config(web(ABC)), ALL_GOOD);
   assert.deepEqual(enabled.program.services[0].sched.ring, before.program.services[0].sched.ring);
+});
+
+/** `n` services on VIPs from 198.18.128.0 up, `rips(i)` real servers each, round robin (no ring to build). */
+function many(
+  n: number,
+  rips: (i: number) => string[],
+  fallback?: (i: number) => string | null,
+): Config {
+  return parseConfig({
+    version: 1,
+    vips: Array.from({ length: n }, (_, i) => ({
+      vip: `198.18.${128 + (i >> 8)}.${i & 255}`,
+      port: 80,
+      scheduler: "rr",
+      fallback: fallback?.(i) ?? null,
+      rips: rips(i).map((ip) => ({ ip })),
+    })),
+  });
+}
+
+/** The i-th address from 198.19.0.1 up. */
+const addr = (i: number) => `198.19.${(i + 1) >> 8}.${(i + 1) & 255}`;
+
+/** Ids, neighbour slots and the program: everything a compile decides. */
+function decided(c: Compiled) {
+  return { rips: [...c.rips], services: [...c.services], program: c.program };
+}
+
+for (
+  const [limit, asked, max, over] of [
+    ["virtual services", 4097, MAX_SERVICES, () => many(4097, () => [addr(0)])],
+    [
+      "real server entries",
+      32769,
+      MAX_BACKENDS,
+      // 4096 services of 8 real servers on 8 addresses, and one fallback.
+      () => many(4096, () => [0, 1, 2, 3, 4, 5, 6, 7].map(addr), (i) => i === 0 ? addr(8) : null),
+    ],
+    [
+      "distinct real server addresses",
+      16392,
+      MAX_NEIGHBORS,
+      () => many(2049, (i) => [0, 1, 2, 3, 4, 5, 6, 7].map((j) => addr(i * 8 + j))),
+    ],
+  ] as const
+) {
+  Deno.test(`a config beyond the ${limit} is refused naming the limit and changes nothing`, () => {
+    const before = config(web(ABC), api([{ ip: "198.18.0.21" }]));
+    const after = config(web(ABC.slice(1)), api([{ ip: "198.18.0.22" }]));
+    const compiler = new Compiler(IFACE);
+    const reference = new Compiler(IFACE);
+    step(compiler, before, ALL_GOOD);
+    step(reference, before, ALL_GOOD);
+    const doc = over();
+    assert.throws(() => compiler.compile(doc, ALL_GOOD), (e: unknown) => {
+      assert.ok(e instanceof CapacityError, `not a CapacityError: ${e}`);
+      assert.ok(e instanceof RuntimeError, "exit status 1");
+      assert.equal(e.message, `too many ${limit}: ${asked} asked, at most ${max}`);
+      assert.deepEqual([e.limit, e.asked, e.max], [limit, asked, max]);
+      return true;
+    });
+    // The compiler is as if the refused config had never been asked for.
+    assert.deepEqual(
+      decided(step(compiler, after, ALL_GOOD)),
+      decided(step(reference, after, ALL_GOOD)),
+    );
+  });
+}
+
+Deno.test("capacity is SPEC §8's at least", () => {
+  assert.ok(MAX_SERVICES >= 4096 && MAX_BACKENDS >= 32768 && MAX_NEIGHBORS >= 16384);
+});
+
+Deno.test("a config at every capacity compiles, and so does one replacing all of it", () => {
+  const compiler = new Compiler(IFACE);
+  const full = many(4096, (i) => [0, 1, 2, 3, 4, 5, 6, 7].map((j) => addr((i * 8 + j) % 16384)));
+  const c = step(compiler, full, ALL_GOOD);
+  assert.equal(c.services.size, MAX_SERVICES);
+  assert.equal(c.rips.size, MAX_BACKENDS);
+  assert.equal(new Set([...c.rips.values()].map((r) => r.neighbor)).size, MAX_NEIGHBORS);
+  // Other VIPs, other addresses: every id is released and taken again in one program.
+  const other = parseConfig({
+    version: 1,
+    vips: full.vips.map((v, i) => ({
+      ...v,
+      port: 81,
+      rips: v.rips.map((_, j) => ({
+        ip: `198.18.${64 + (((i * 8 + j) % 16384) >> 8)}.${(i * 8 + j) & 255}`,
+      })),
+    })),
+  });
+  const d = step(compiler, other, ALL_GOOD);
+  assert.equal(d.services.size, MAX_SERVICES);
+  assert.equal(d.program.flushServices.length, MAX_SERVICES);
+  assert.equal(new Set(d.program.forgetNeighbors).size, MAX_NEIGHBORS);
+  assert.equal(new Set([...d.rips.values()].map((r) => r.id)).size, MAX_BACKENDS);
+});
+
+Deno.test("compiling twice without adopting gives the same ids and generation", () => {
+  const compiler = new Compiler(IFACE);
+  step(compiler, config(web(ABC)), ALL_GOOD);
+  const next = config(web(ABC.slice(1)), api([{ ip: "198.18.0.21" }, { ip: "198.18.0.11" }]));
+  const a = compiler.compile(next, ALL_GOOD);
+  const b = compiler.compile(next, ALL_GOOD);
+  assert.deepEqual(decided(a), decided(b));
+  assert.equal(a.program.generation, 2);
+  assert.deepEqual(a.program.garp, [parseIpv4("198.18.0.101")]);
+  assert.equal(compiler.neighbor("198.18.0.21"), -1, "not adopted: no slot yet");
+  compiler.adopt(b);
+  assert.equal(compiler.neighbor("198.18.0.21"), b.rips.get(`${API}|198.18.0.21`)!.neighbor);
+  const c = compiler.compile(next, ALL_GOOD);
+  assert.deepEqual([c.program.generation, c.program.garp, c.program.flushBackends], [3, [], []]);
+});
+
+Deno.test("a compile made before another was adopted cannot be adopted", () => {
+  const compiler = new Compiler(IFACE);
+  const a = compiler.compile(config(web(ABC)), ALL_GOOD);
+  const b = compiler.compile(config(api(ABC)), ALL_GOOD);
+  compiler.adopt(b);
+  assert.throws(() => compiler.adopt(a), /stale/);
+  assert.throws(() => compiler.adopt(b), /stale/);
+  assert.throws(() => new Compiler(IFACE).adopt(b), /not a compile of this compiler/);
+});
+
+Deno.test("an address no longer used frees its neighbour slot, reused by the next address and forgotten", () => {
+  const compiler = new Compiler(IFACE);
+  const first = step(compiler, config(web(ABC)), ALL_GOOD);
+  assert.deepEqual(
+    [...first.program.forgetNeighbors].sort(),
+    [...new Set([...first.rips.values()].map((r) => r.neighbor))].sort(),
+    "new slots start unknown",
+  );
+  const slot = compiler.neighbor("198.18.0.12");
+  const second = step(compiler, config(web([ABC[0], ABC[2]])), ALL_GOOD);
+  assert.deepEqual(second.program.forgetNeighbors, [slot]);
+  assert.equal(second.program.neighborIps[slot], 0);
+  assert.equal(compiler.neighbor("198.18.0.12"), -1);
+  const third = step(compiler, config(web([ABC[0], ABC[2], { ip: "198.18.0.14" }])), ALL_GOOD);
+  assert.equal(third.rips.get(`${WEB}|198.18.0.14`)!.neighbor, slot);
+  assert.deepEqual(third.program.forgetNeighbors, [slot]);
+  assert.equal(third.program.neighborIps[slot], parseIpv4("198.18.0.14"));
+  assert.deepEqual(
+    step(compiler, config(web([ABC[0], ABC[2], { ip: "198.18.0.14" }])), ALL_GOOD).program
+      .forgetNeighbors,
+    [],
+  );
 });

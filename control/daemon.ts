@@ -249,6 +249,7 @@ export class Daemon {
       healthy: (service, ip) => this.#health.healthy(service, ip),
       adjacent: (ip) => isAdjacent(this.iface, ip),
     });
+    this.#compiler.adopt(this.#compiled);
     this.#reachable = this.#reachability();
     this.#host.publish(this.#compiled.program);
   }

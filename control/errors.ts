@@ -35,3 +35,25 @@ export class RuntimeError extends Error {
     this.name = "RuntimeError";
   }
 }
+
+/** Which capacity a refused configuration goes beyond (SPEC §8). */
+export type CapacityLimit =
+  | "virtual services"
+  | "real server entries"
+  | "distinct real server addresses";
+
+/**
+ * A configuration asks for more than the data plane holds. Thrown before
+ * anything is allocated or written, so the running configuration stays.
+ */
+export class CapacityError extends RuntimeError {
+  /**
+   * @param limit the capacity gone beyond
+   * @param asked how many the configuration asks for
+   * @param max the most the data plane holds
+   */
+  constructor(readonly limit: CapacityLimit, readonly asked: number, readonly max: number) {
+    super(`too many ${limit}: ${asked} asked, at most ${max}`);
+    this.name = "CapacityError";
+  }
+}

@@ -9,6 +9,7 @@
 import { type Check, type Config, defaultCheck, serviceKey } from "./config.ts";
 import { type Health, HealthState } from "./health_state.ts";
 import type { Prober, ProbeTarget } from "./probers.ts";
+import { type Clock, realClock, type TimerId } from "./clock.ts";
 
 /** The last result of a check, as status shows it. */
 export interface CheckResult {
@@ -33,25 +34,35 @@ interface Target {
   probe: ProbeTarget;
   health: HealthState;
   result: CheckResult | null;
-  timer?: ReturnType<typeof setTimeout>;
+  timer?: TimerId;
   stopped: boolean;
 }
 
 /** Options of a {@link HealthMonitor}. */
 export interface HealthOptions {
   prober: Prober;
-  /** The neighbour slot of a real server's address (for the DR-path probe). */
+  /**
+   * The neighbour slot of a real server's address (for the DR-path probe), or
+   * -1 while it has none; asked before every check, as slots are freed and reused.
+   */
   neighbor: (ip: string) => number;
   /** Called on every up/down transition. */
   onTransition: (t: Transition) => void;
   /** Called with every check's result (for the latency histogram). */
   onResult?: (service: string, ip: string, type: string, result: CheckResult) => void;
+  /** Timers and the time results are stamped with (default the real clock). */
+  clock?: Clock;
+  /** Receives what a listener threw; the checks go on. */
+  onError?: (error: Error) => void;
 }
 
 /** The checks of every real server (and fallback) of a configuration. */
 export class HealthMonitor {
   #targets = new Map<string, Target>();
-  constructor(readonly options: HealthOptions) {}
+  readonly #clock: Clock;
+  constructor(readonly options: HealthOptions) {
+    this.#clock = options.clock ?? realClock;
+  }
 
   /** Starts, retunes and stops checks to match `config`; verdicts of unchanged servers stay. */
   sync(config: Config): void {
@@ -102,7 +113,7 @@ export class HealthMonitor {
     for (const [key, t] of this.#targets) {
       if (keep.has(key)) continue;
       t.stopped = true;
-      clearTimeout(t.timer);
+      this.#clock.clearTimeout(t.timer);
       this.#targets.delete(key);
     }
   }
@@ -123,26 +134,37 @@ export class HealthMonitor {
   }
 
   #schedule(t: Target, ms: number): void {
-    t.timer = setTimeout(() => this.#run(t), ms);
+    t.timer = this.#clock.setTimeout(() => this.#run(t), ms);
   }
 
   async #run(t: Target): Promise<void> {
     const started = performance.now();
     let error: string | null;
     try {
-      error = await this.options.prober(t.probe, t.check.timeout * 1000);
+      const probe = { ...t.probe, neighbor: this.options.neighbor(t.ip) };
+      error = await this.options.prober(probe, t.check.timeout * 1000);
     } catch (e) {
       error = `check failed: ${(e as Error).message}`;
     }
     if (t.stopped) return;
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-    t.result = { ok: error === null, latencyMs, at: new Date().toISOString(), error };
-    this.options.onResult?.(t.service, t.ip, t.check.type, t.result);
-    const changed = t.health.record(error === null);
-    if (changed) {
-      const reason = error ?? `${t.check.type} check passed ${t.check.rise} times`;
-      this.options.onTransition({ service: t.service, ip: t.ip, state: changed, reason });
-    }
+    t.result = {
+      ok: error === null,
+      latencyMs,
+      at: new Date(this.#clock.now()).toISOString(),
+      error,
+    };
+    // The next check is due whatever the listeners do: one that throws must not stop the checks.
     this.#schedule(t, t.check.interval * 1000);
+    const changed = t.health.record(error === null);
+    try {
+      this.options.onResult?.(t.service, t.ip, t.check.type, t.result);
+      if (changed) {
+        const reason = error ?? `${t.check.type} check passed ${t.check.rise} times`;
+        this.options.onTransition({ service: t.service, ip: t.ip, state: changed, reason });
+      }
+    } catch (e) {
+      this.options.onError?.(e as Error);
+    }
   }
 }

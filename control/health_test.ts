@@ -129,3 +129,26 @@ Deno.test("type none runs no check and counts as healthy; UDP services default t
     m.stop();
   }
 });
+
+Deno.test("each check asks the real server's neighbour slot anew (slots are given after sync, freed and reused)", async () => {
+  const probes: ProbeTarget[] = [];
+  let slot = -1;
+  const m = new HealthMonitor({
+    prober: (t) => {
+      probes.push(t);
+      return Promise.resolve(null);
+    },
+    neighbor: () => slot,
+    onTransition: () => {},
+  });
+  try {
+    m.sync(config({ ...FAST, type: "dr" }, ["198.18.0.11"]));
+    await tick(5);
+    slot = 7;
+    await tick(40);
+    assert.equal(probes[0].neighbor, -1);
+    assert.equal(probes.at(-1)?.neighbor, 7);
+  } finally {
+    m.stop();
+  }
+});

@@ -82,7 +82,8 @@ export function realProber(
   return async (t, ms) => {
     if (t.type === "tcp") return await tcp(t, ms);
     if (t.type === "http") return await http(t, ms);
-    const answer = await probe(t.neighbor, t.vip, t.vipPort, ms);
+    // No slot yet: the program that adds this real server is not in force.
+    const answer = t.neighbor < 0 ? "unresolved" : await probe(t.neighbor, t.vip, t.vipPort, ms);
     if (answer === "syn-ack") return null;
     if (answer === "unresolved") return `the MAC of ${t.ip} is not known (no answer to ARP)`;
     if (answer === "rst") {

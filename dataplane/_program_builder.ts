@@ -41,6 +41,7 @@ export interface TestProgram {
   timeouts?: Program["timeouts"];
   flushBackends?: number[];
   flushServices?: number[];
+  forgetNeighbors?: number[];
   garp?: string[];
   standby?: boolean;
 }
@@ -88,6 +89,7 @@ export function buildProgram(o: TestProgram): Program {
     timeouts: o.timeouts ?? { tcp: 900_000, tcpfin: 120_000, udp: 300_000 },
     flushBackends: o.flushBackends ?? [],
     flushServices: o.flushServices ?? [],
+    forgetNeighbors: o.forgetNeighbors ?? [],
     garp: (o.garp ?? []).map(parseIpv4),
     standby: o.standby ?? false,
   };

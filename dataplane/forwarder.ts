@@ -129,6 +129,10 @@ export class Forwarder {
 
   /** Swaps in a new program between packets: flushes what it says, keeps every other flow. */
   load(program: Program): void {
+    for (const slot of program.forgetNeighbors) {
+      this.shared.neighborMacs.fill(0, slot * 8, slot * 8 + 8);
+      this.shared.neighborSeen[slot] = 0;
+    }
     for (const id of program.flushBackends) {
       this.flows.removeBackend(id);
       // The id may come back for another service: no client may follow it there.

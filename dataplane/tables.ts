@@ -17,10 +17,12 @@
 import { formatIpv4 } from "./addr.ts";
 import type { SchedState } from "./scheduler.ts";
 
-/** Upper bounds of the shared arrays. */
-export const MAX_SERVICES = 1024;
-export const MAX_BACKENDS = 8192;
-export const MAX_NEIGHBORS = 4096;
+/** Upper bounds of the shared arrays: SPEC §8's capacities. */
+export const MAX_SERVICES = 4096;
+/** Real server entries: one per real server of a service, fallbacks included. */
+export const MAX_BACKENDS = 32768;
+/** Distinct real server addresses (neighbour slots). */
+export const MAX_NEIGHBORS = 16384;
 
 /** Global counters, indexes into `SharedTables.global`. */
 export const G_RX = 0;
@@ -127,6 +129,12 @@ export interface Program {
   flushBackends: number[];
   /** Service ids deleted since the previous program. */
   flushServices: number[];
+  /**
+   * Neighbour slots freed or given to a new address since the previous
+   * program: the worker (the only writer of neighbour MACs) clears their MAC
+   * and time seen before it runs the program, so a reused slot starts unknown.
+   */
+  forgetNeighbors: number[];
   /** VIPs to announce with gratuitous ARP when this program is applied. */
   garp: number[];
   /**
