@@ -715,6 +715,38 @@ Deno.test("load() with flushBackends removes that real server's flows and zeroes
   assert.equal(ripOf(run(h, tcp(80, TCP_ACK, VIP, portB).build()).out), RIP_B);
 });
 
+Deno.test("load() with forgetNeighbors clears a reused slot, so a new address waits for its own ARP", () => {
+  const h = setup(TWO);
+  const slot = h.program.backendNeighbor[RIP_A.id];
+  assert.ok(h.shared.neighborSeen[slot] > 0);
+  // A's address left and C's took its slot (the compiler reuses freed slots).
+  const c: TestRip = { id: 7, ip: "198.18.0.18", mac: "02:00:00:00:01:18" };
+  const next = buildProgram({
+    generation: 2,
+    flushBackends: [RIP_A.id, RIP_B.id],
+    forgetNeighbors: [slot],
+    services: [{ id: 0, vip: VIP, port: 80, rips: [c] }],
+  });
+  assert.equal(next.backendNeighbor[c.id], slot);
+  h.fwd.load(next);
+  assert.equal(h.shared.neighborSeen[slot], 0);
+  assert.deepEqual(Array.from(h.shared.neighborMacs.subarray(slot * 8, slot * 8 + 8)), [
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  assert.equal(run(h, tcp(80, TCP_SYN).build()).verdict, VERDICT_DROP, "not to A's MAC");
+  run(h, arp(1, VIP, c.ip, c.mac));
+  const { verdict, out } = run(h, tcp(80, TCP_SYN, VIP, 40001).build());
+  assert.equal(verdict, VERDICT_FORWARD);
+  assert.equal(formatMac(out, 0), c.mac);
+});
+
 Deno.test("load() with flushServices removes the service's flows and zeroes its counters", () => {
   const h = setup(TABLE);
   run(h, tcp(80, TCP_SYN).build());
