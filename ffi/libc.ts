@@ -2,7 +2,8 @@
  * The few libc calls dsr needs: `memcpy` from an address libpcap handed out
  * (declared with a `u64` source so no pointer object is made per packet),
  * `poll` to sleep on the capture descriptor, `sendmmsg` and `setsockopt` on
- * libpcap's own packet socket, and `kill`.
+ * libpcap's own packet socket, `kill`, and `open`/`flock`/`close` for a
+ * lock that fails at once instead of waiting (Deno's `FsFile.lock` waits).
  * @module
  */
 
@@ -13,6 +14,9 @@ const SYMBOLS = {
   kill: { parameters: ["i32", "i32"], result: "i32" },
   sendmmsg: { parameters: ["i32", "pointer", "u32", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "pointer", "u32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The libc symbols dsr calls. */
@@ -47,4 +51,27 @@ const SIGNALS = { SIGTERM: 15, SIGKILL: 9 } as const;
  */
 export function killPid(pid: number, signal: keyof typeof SIGNALS): boolean {
   return loadLibc().kill(pid, SIGNALS[signal]) === 0;
+}
+
+const O_RDWR = 0o2;
+const O_CREAT = 0o100;
+const O_CLOEXEC = 0o2000000;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+/**
+ * Takes an exclusive lock on `path` (created 0600) without waiting. The
+ * kernel drops it when the process dies, however it dies.
+ * @returns a function that releases it, or "busy" when another process holds it.
+ * @throws {Error} when the file cannot be opened (no directory, no permission).
+ */
+export function tryLockFile(path: string): (() => void) | "busy" {
+  const libc = loadLibc();
+  const fd = libc.open(new TextEncoder().encode(path + "\0"), O_RDWR | O_CREAT | O_CLOEXEC, 0o600);
+  if (fd < 0) throw new Error(`cannot open ${path}`);
+  if (libc.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    libc.close(fd);
+    return "busy";
+  }
+  return () => libc.close(fd);
 }
