@@ -16,6 +16,7 @@ export interface SharedOpts {
   scheduler?: string;
   persist?: string;
   fallback?: string;
+  need?: string;
   check?: string;
   checkPort?: string;
   checkPath?: string;
@@ -41,6 +42,10 @@ export function addVipOptions<C extends AnyCommand>(cmd: C): C {
     .option(
       "--fallback <rip>",
       "sorry server used while no real server is usable ('none' to clear)",
+    )
+    .option(
+      "--need <n>",
+      "usable real servers the VIP needs to be announced with --announce (default 1; 0: always)",
     );
   return cmd;
 }
@@ -117,6 +122,7 @@ export function vipFieldsOf(opts: SharedOpts) {
     scheduler?: (typeof SCHEDULER_NAMES)[number];
     persist?: number;
     fallback?: string | null;
+    need?: number;
   } = {};
   if (opts.scheduler !== undefined) {
     fields.scheduler = opts.scheduler as (typeof SCHEDULER_NAMES)[number];
@@ -127,5 +133,6 @@ export function vipFieldsOf(opts: SharedOpts) {
   if (opts.fallback !== undefined) {
     fields.fallback = opts.fallback === "none" ? null : parseIp(opts.fallback, "--fallback");
   }
+  if (opts.need !== undefined) fields.need = parseInteger(opts.need, "--need", 0, 65535);
   return fields;
 }

@@ -34,6 +34,8 @@ export const CheckSchema = z.strictObject({
 const weight = z.number().int().min(0).max(65535);
 const persist = z.number().int().min(0).max(31_536_000);
 const scheduler = z.enum(SCHEDULER_NAMES);
+/** Usable real servers a VIP needs to be announced (SPEC §11); 0 announces it always. */
+const need = z.number().int().min(0).max(65535);
 
 export const RipSchema = z.strictObject({
   ip: ipv4,
@@ -50,6 +52,7 @@ export const NewVipSchema = z.strictObject({
   scheduler: scheduler.default("mh"),
   persist: persist.default(0),
   fallback: ipv4.nullable().default(null),
+  need: need.default(1),
   check: CheckSchema.nullable().default(null),
 });
 
@@ -60,6 +63,7 @@ export const VipPatchSchema = z.strictObject({
   scheduler: scheduler.optional(),
   persist: persist.optional(),
   fallback: ipv4.nullable().optional(),
+  need: need.optional(),
   check: CheckSchema.nullable().optional(),
 });
 

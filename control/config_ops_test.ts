@@ -59,6 +59,7 @@ Deno.test("addVip appends a service with defaults and no real servers", () => {
     scheduler: "mh",
     persist: 0,
     fallback: null,
+    need: 1,
     check: null,
     rips: [],
   });
@@ -97,6 +98,12 @@ Deno.test("setVip changes the named fields and keeps the real servers", () => {
   assert.equal(web.persist, 30);
   assert.deepEqual(web.rips, find(base(), WEB)!.rips);
   assert.deepEqual(find(next, DNS), find(base(), DNS), "other services unchanged");
+});
+
+Deno.test("setVip changes need alone, and a document without need reads as need 1", () => {
+  const next = untouched((c) => setVip(c, WEB, { need: 2 }));
+  assert.equal(find(next, WEB)!.need, 2);
+  assert.equal(find(next, DNS)!.need, 1);
 });
 
 Deno.test("setVip of a missing service names it", () => {

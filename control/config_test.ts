@@ -35,6 +35,7 @@ Deno.test("parseConfig fills VIP, real server and check defaults", () => {
     scheduler: "mh",
     persist: 0,
     fallback: null,
+    need: 1,
     check: {
       type: "http",
       port: null,
@@ -60,6 +61,7 @@ Deno.test("parseConfig keeps a valid document as it is", () => {
       scheduler: "wrr",
       persist: 300,
       fallback: "198.18.0.50",
+      need: 2,
       check: null,
       rips: [{ ip: "198.18.0.11", weight: 0, drain: true, check: null }],
     }],
@@ -172,6 +174,21 @@ const bad: BadCase[] = [
     name: "a fallback that is no address",
     doc: { version: 1, vips: [vip({ fallback: "sorry" })] },
     field: "vips[0].fallback",
+  },
+  {
+    name: "a negative need",
+    doc: { version: 1, vips: [vip({ need: -1 })] },
+    field: "vips[0].need",
+  },
+  {
+    name: "a fractional need",
+    doc: { version: 1, vips: [vip({ need: 1.5 })] },
+    field: "vips[0].need",
+  },
+  {
+    name: "a need as text",
+    doc: { version: 1, vips: [vip({ need: "2" })] },
+    field: "vips[0].need",
   },
   {
     name: "an unknown check type",
@@ -367,6 +384,11 @@ const diffs: { name: string; after: () => Config; lines: string[] }[] = [
         c.vips[0].persist = 60;
       }),
     lines: [`set vip 198.18.0.100:80/tcp scheduler="rr" persist=60`],
+  },
+  {
+    name: "a changed need is a set line",
+    after: () => changed((c) => (c.vips[1].need = 3)),
+    lines: ["set vip 198.18.0.100:443/tcp need=3"],
   },
   {
     name: "a new real server is added",

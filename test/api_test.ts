@@ -26,6 +26,7 @@ const VIP_DEFAULTS = {
   scheduler: "mh",
   persist: 0,
   fallback: null,
+  need: 1,
   check: null,
 } as const;
 
