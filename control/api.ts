@@ -33,7 +33,7 @@ import {
 } from "./config_ops.ts";
 import type { Daemon } from "./daemon.ts";
 import { runDoctor } from "./doctor.ts";
-import { RuntimeError, UsageError } from "./errors.ts";
+import { CapacityError, RuntimeError, UsageError } from "./errors.ts";
 import { parseIp, parseProto, parseVipPort } from "./parse.ts";
 
 const MAX_BODY = 1 << 20;
@@ -197,6 +197,8 @@ function failure(error: unknown): Response {
     const status = error.kind === "conflict" ? 409 : error.kind === "missing" ? 404 : 422;
     return json(status, { error: error.message, field: error.field });
   }
+  // Beyond a capacity: the request was understood and refused whole (exit 1, SPEC §8).
+  if (error instanceof CapacityError) return json(507, { error: error.message, field: null });
   const message = error instanceof RuntimeError
     ? error.message
     : `internal error: ${String(error)}`;

@@ -1,24 +1,23 @@
 /**
- * The balancer daemon: checks the host (SPEC §1), starts the forwarding
- * worker, keeps the running program in step with the configuration and the
- * real servers' reachability, and applies every change through one queue.
+ * The balancer daemon: the loop around the functional core (`core.ts`). It
+ * feeds the core events (a change, a health transition, a real server's MAC
+ * going stale), applies its decisions through the {@link Host}, and runs
+ * every one of them through one queue that never breaks: a failed effect is
+ * logged and the program in force keeps running.
  * @module
  */
 
-import { formatIpv4, formatMac, formatNet, parseIpv4 } from "../dataplane/addr.ts";
-import { type Compiled, Compiler } from "./compile.ts";
-import { type Config, normalize, serviceKey } from "./config.ts";
-import { diffConfig } from "./config_diff.ts";
-import { DataplaneHost } from "./dataplane_host.ts";
-import { HealthMonitor } from "./health.ts";
-import { realProber } from "./probers.ts";
+import { formatIpv4, formatMac, parseIpv4 } from "../dataplane/addr.ts";
+import type { Compiled, RipConditions } from "./compile.ts";
+import type { Config } from "./config.ts";
+import { Core, localVip } from "./core.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
-import { type IfaceInfo, ifaceInfo, ipForwarding, isAdjacent, localAddresses } from "./netinfo.ts";
-import { IngressDrop } from "./ingress_drop.ts";
-import { disableMergingOffloads, restoreOffloads } from "./offloads.ts";
-import { loadState, removeStaleTemporaries, saveState, withStateLock } from "./state_file.ts";
+import { HealthMonitor } from "./health.ts";
+import { type Dataplane, type Host, type IngressDropPort, linuxHost } from "./host.ts";
+import { type IfaceInfo, isAdjacent } from "./netinfo.ts";
 import { buildStatus, type Status } from "./status.ts";
 
+import type { TimerId } from "./clock.ts";
 import type { Logger } from "./log.ts";
 
 /** Options of {@link Daemon.start}. */
@@ -31,6 +30,8 @@ export interface DaemonOptions {
   log: Logger;
   /** Receives every health check's latency (for metrics). */
   onCheck?: (service: string, ip: string, type: string, latencyMs: number) => void;
+  /** The host's effects (default: this Linux host, the state file at `statePath`). */
+  host?: Host;
 }
 
 const WATCH_MS = 200;
@@ -38,34 +39,50 @@ const WATCH_MS = 200;
 const NEIGHBOR_GRACE_MS = 3_000;
 /** A MAC not confirmed for this long is unresolved (the loop asks every 15 s). */
 const NEIGHBOR_STALE_MS = 60_000;
+/** How long a program may take to reach the worker before a change answers anyway. */
+const APPLY_WAIT_MS = 500;
+/** A claim on a VIP by another host is logged once per this period. */
+const CLAIM_LOG_MS = 60_000;
 
 /** A running balancer on one interface. */
 export class Daemon {
-  readonly startedAt = Date.now();
-  #config!: Config;
-  #compiled!: Compiled;
-  #compiler: Compiler;
-  #host = new DataplaneHost();
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly startedAt: number;
+  readonly #host: Host;
+  readonly #dataplane: Dataplane;
+  readonly #core: Core;
+  readonly #health: HealthMonitor;
+  readonly #ingressDrop: IngressDropPort | null;
+  #queue: Promise<void> = Promise.resolve();
   #reachable = "";
-  #watch: ReturnType<typeof setInterval> | undefined;
+  #watch: TimerId | undefined;
+  #stopped = false;
   #offloads: string[] = [];
-  #ingressDrop: IngressDrop | null;
   #failed: (reason: Error) => void = () => {};
-  #health: HealthMonitor;
+  /** When each claim (`vip|mac`) was last logged; entries older than the period are dropped. */
   #claimsLogged = new Map<string, number>();
   /** Settles when the data plane dies on its own. */
   readonly failure: Promise<never>;
 
-  private constructor(readonly iface: IfaceInfo, readonly options: DaemonOptions) {
-    this.#compiler = new Compiler(iface);
-    this.#ingressDrop = options.ingressDrop === false ? null : new IngressDrop(iface.name);
+  private constructor(
+    readonly iface: IfaceInfo,
+    config: Config,
+    readonly options: DaemonOptions,
+    host: Host,
+  ) {
+    this.#host = host;
+    this.startedAt = host.clock.now();
+    this.#core = new Core(iface, config);
+    this.#dataplane = host.dataplane();
+    this.#ingressDrop = options.ingressDrop === false ? null : host.ingressDrop(iface.name);
     this.#health = new HealthMonitor({
-      prober: realProber((neighbor, vip, port, ms) => {
-        if (this.#host.shared.neighborSeen[neighbor] === 0) return Promise.resolve("unresolved");
-        return this.#host.probe(neighbor, parseIpv4(vip), port, ms);
+      clock: host.clock,
+      prober: host.prober((neighbor, vip, port, ms) => {
+        if (this.#dataplane.shared.neighborSeen[neighbor] === 0) {
+          return Promise.resolve("unresolved");
+        }
+        return this.#dataplane.probe(neighbor, parseIpv4(vip), port, ms);
       }),
-      neighbor: (ip) => this.#compiler.neighbor(ip),
+      neighbor: (ip) => this.#core.neighbor(ip),
       onResult: (service, ip, type, result) =>
         this.options.onCheck?.(service, ip, type, result.latencyMs),
       onTransition: (t) => {
@@ -74,8 +91,9 @@ export class Daemon {
           `real server ${t.ip} of ${t.service} is ${t.state}: ${t.reason}`,
           { event: "health", service: t.service, rip: t.ip, state: t.state, reason: t.reason },
         );
-        this.#queue = this.#queue.then(() => this.#publish());
+        this.#enqueue("recompile after a health transition", () => this.#publish());
       },
+      onError: (error) => this.#logFailure("health check listener", error),
     });
     this.failure = new Promise<never>((_, reject) => this.#failed = reject);
     this.failure.catch(() => {});
@@ -83,45 +101,49 @@ export class Daemon {
 
   /**
    * Checks the host, starts forwarding and returns the running daemon.
+   * Nothing on the host is changed before every check passed.
    * @throws {UsageError|RuntimeError} when the host or configuration forbids it.
    */
   static async start(options: DaemonOptions): Promise<Daemon> {
-    const iface = await ifaceInfo(options.iface);
-    const config = await loadState(options.statePath);
-    await withStateLock(options.statePath, () => removeStaleTemporaries(options.statePath));
-    const local = await localVip(config);
+    const host = options.host ?? linuxHost(options.statePath);
+    const iface = await host.ifaceInfo(options.iface);
+    const config = await host.state.load();
+    const local = localVip(config, await host.localAddresses());
     if (local) throw new RuntimeError(local.message);
-    if (await ipForwarding()) {
+    await host.state.cleanup();
+    if (await host.ipForwarding()) {
       options.log(
         "warn",
         "net.ipv4.ip_forward=1: the kernel would forward a second copy of every packet to a VIP; set it to 0",
       );
     }
-    const daemon = new Daemon(iface, options);
-    daemon.#config = normalize(config);
-    for (const line of daemon.#offSubnet(config)) options.log("warn", line);
-    const offloads = await disableMergingOffloads(iface.name);
+    const daemon = new Daemon(iface, config, options, host);
+    // The first program is compiled before the interface is touched: a state
+    // file beyond the data plane's limits stops the start with nothing changed.
+    const first = daemon.#core.recompile(daemon.#conditions());
+    for (const line of daemon.#core.offSubnetWarnings()) options.log("warn", line);
+    const offloads = await host.disableOffloads(iface.name);
     if (offloads.warning) options.log("warn", offloads.warning);
     daemon.#offloads = offloads.changed;
     try {
-      await daemon.#host.start(iface.name, options.maxFlows);
+      await daemon.#dataplane.start(iface.name, options.maxFlows);
     } catch (error) {
-      await restoreOffloads(iface.name, daemon.#offloads);
+      await host.restoreOffloads(iface.name, daemon.#offloads);
       throw error;
     }
-    daemon.#host.onFailure = (message) =>
+    daemon.#dataplane.onFailure = (message) =>
       daemon.#failed(new RuntimeError(`data plane stopped: ${message}`));
-    daemon.#host.onVipClaim((vip, mac) => daemon.#claimed(vip, mac));
-    daemon.#publish();
+    daemon.#dataplane.onVipClaim((vip, mac) => daemon.#claimed(vip, mac));
+    daemon.#run(first);
     await daemon.#syncIngressDrop();
     daemon.#health.sync(config);
-    daemon.#watch = setInterval(() => daemon.#watchNeighbors(), WATCH_MS);
+    daemon.#scheduleWatch();
     return daemon;
   }
 
   /** The configuration in force. */
   get config(): Config {
-    return this.#config;
+    return this.#core.config;
   }
 
   /** The status document now. */
@@ -130,9 +152,9 @@ export class Daemon {
       iface: this.iface.name,
       mac: this.iface.mac,
       startedAt: this.startedAt,
-      config: this.#config,
-      compiled: this.#compiled,
-      shared: this.#host.shared,
+      config: this.#core.config,
+      compiled: this.#core.compiled!,
+      shared: this.#dataplane.shared,
       ripError: (_service, ip) =>
         isAdjacent(this.iface, ip)
           ? null
@@ -142,40 +164,33 @@ export class Daemon {
   }
 
   /**
-   * Runs `fn` on the configuration in force, validates the result against
-   * this host, saves it and runs it. Changes go through one queue, so
-   * concurrent callers never lose one another's update; the promise settles
-   * once the data plane runs the new program.
+   * Runs `fn` on the configuration in force; the core judges the result
+   * against this host and compiles it, the state file takes it, then the
+   * data plane runs it. A refusal or a failed save changes nothing. Changes
+   * go through one queue, so concurrent callers never lose one another's
+   * update; the promise settles once the data plane runs the new program.
    * @param options.field maps a refused field's path in the document to the caller's terms
    * @returns the configuration now in force and the changes, one line each.
    * @throws {UsageError} from `fn`, or when a new real server is off the subnet or a VIP is local.
+   * @throws {CapacityError} when the result exceeds a limit of the data plane.
+   * @throws {RuntimeError} when the state file cannot be written.
    */
   change(
     fn: (config: Config) => Config,
     options: { field?: (path: string) => string } = {},
   ): Promise<{ config: Config; changes: string[] }> {
-    const run = this.#queue.then(async () => {
-      const before = this.#config;
-      const next = normalize(fn(before));
-      const refused = this.#newOffSubnet(before, next) ?? await localVip(next);
-      if (refused) {
-        throw new UsageError(
-          refused.message,
-          "invalid",
-          options.field?.(refused.field) ?? refused.field,
-        );
-      }
-      const changes = diffConfig(before, next);
-      if (changes.length === 0) return { config: before, changes };
-      await withStateLock(this.options.statePath, () => saveState(this.options.statePath, next));
-      this.#config = next;
-      this.#health.sync(next);
-      await this.#publishAndWait();
-      await this.#syncIngressDrop();
-      return { config: next, changes };
+    return this.#enqueue(null, async () => {
+      const local = await this.#host.localAddresses();
+      const plan = this.#core.plan(fn(this.#core.config), this.#conditions(), {
+        local,
+        refuseOffSubnet: true,
+        field: options.field,
+      });
+      if (plan.changes.length === 0) return { config: plan.config, changes: plan.changes };
+      await this.#host.state.save(plan.config);
+      await this.#put(plan);
+      return { config: plan.config, changes: plan.changes };
     });
-    this.#queue = run.catch(() => {});
-    return run;
   }
 
   /** Replaces the whole configuration (PUT /v1/config, config apply). */
@@ -183,22 +198,19 @@ export class Daemon {
     return this.change(() => next).then((r) => r.changes);
   }
 
-  /** Re-reads the state file (SIGHUP). */
+  /**
+   * Re-reads the state file (SIGHUP). A file this host cannot run is refused
+   * whole; real servers off the subnet only warn, as at start.
+   */
   reload(): Promise<string[]> {
-    const run = this.#queue.then(async () => {
-      const config = normalize(await loadState(this.options.statePath));
-      const local = await localVip(config);
-      if (local) throw new UsageError(local.message, "invalid", local.field);
-      const changes = diffConfig(this.#config, config);
-      this.#config = config;
-      this.#health.sync(config);
-      for (const line of this.#offSubnet(config)) this.options.log("warn", line);
-      await this.#publishAndWait();
-      await this.#syncIngressDrop();
-      return changes;
+    return this.#enqueue(null, async () => {
+      const config = await this.#host.state.load();
+      const local = await this.#host.localAddresses();
+      const plan = this.#core.plan(config, this.#conditions(), { local, refuseOffSubnet: false });
+      for (const line of this.#core.offSubnetWarnings(plan.config)) this.options.log("warn", line);
+      await this.#put(plan);
+      return plan.changes;
     });
-    this.#queue = run.catch(() => {});
-    return run;
   }
 
   /**
@@ -206,30 +218,101 @@ export class Daemon {
    * @throws {UsageError} when `vip` is not configured.
    */
   garp(vip: string): void {
-    if (!this.#config.vips.some((v) => v.vip === vip)) {
+    if (!this.#core.config.vips.some((v) => v.vip === vip)) {
       throw new UsageError(`VIP ${vip} is not configured`, "missing");
     }
-    this.#host.garp(parseIpv4(vip));
+    this.#dataplane.garp(parseIpv4(vip));
   }
 
   /** Stops forwarding and restores the interface. */
   async stop(): Promise<void> {
-    clearInterval(this.#watch);
+    this.#stopped = true;
+    this.#host.clock.clearTimeout(this.#watch);
     this.#health.stop();
-    await this.#host.stop();
+    await this.#queue;
+    await this.#dataplane.stop();
     await this.#ingressDrop?.remove();
-    await restoreOffloads(this.iface.name, this.#offloads);
+    await this.#host.restoreOffloads(this.iface.name, this.#offloads);
+  }
+
+  /** The data plane, for `dsr doctor`'s who-has and DR-path probes. */
+  get dataplane(): Dataplane {
+    return this.#dataplane;
+  }
+
+  /** The neighbour slot of an address and its MAC when the balancer has resolved it. */
+  neighbor(ip: string): { slot: number; mac: string | null } {
+    const slot = this.#core.neighbor(ip);
+    const shared = this.#dataplane.shared;
+    const known = slot >= 0 && shared.neighborSeen[slot] > 0;
+    return { slot, mac: known ? formatMac(shared.neighborMacs, slot * 8) : null };
+  }
+
+  /**
+   * Runs `work` after everything queued before it. The queue itself never
+   * rejects: a caller (`label` null) gets the error; background work (a
+   * label) has it logged, so a failure can neither kill the daemon as an
+   * unhandled rejection nor stall the changes queued behind it.
+   */
+  #enqueue<T>(label: string | null, work: () => Promise<T> | T): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.then(() => {}, (error) => {
+      if (label !== null) this.#logFailure(label, error);
+    });
+    return run;
+  }
+
+  #logFailure(what: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.options.log("error", `${what} failed, the program in force keeps running: ${message}`);
+  }
+
+  /** Puts an accepted plan in force: core, data plane, health checks, ingress drop. */
+  async #put(plan: ReturnType<Core["plan"]>): Promise<void> {
+    this.#core.commit(plan);
+    this.#health.sync(plan.config);
+    if (plan.compiled) {
+      this.#run(plan.compiled);
+      await this.#waitApplied(plan.compiled.program.generation);
+    }
+    await this.#syncIngressDrop();
+  }
+
+  /** Compiles the configuration in force for the health and reachability now, and runs it. */
+  #publish(): void {
+    if (this.#stopped) return;
+    this.#run(this.#core.recompile(this.#conditions()));
+  }
+
+  #run(compiled: Compiled): void {
+    this.#reachable = this.#reachability(compiled);
+    this.#dataplane.publish(compiled.program);
+  }
+
+  async #waitApplied(generation: number): Promise<void> {
+    const deadline = Date.now() + APPLY_WAIT_MS;
+    while (this.#dataplane.appliedGeneration < generation && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   /** Points the ingress drop at the VIPs in force (after the data plane took them over). */
   async #syncIngressDrop(): Promise<void> {
-    const warning = await this.#ingressDrop?.sync(this.#config.vips.map((v) => v.vip));
+    const warning = await this.#ingressDrop?.sync(this.#core.config.vips.map((v) => v.vip));
     if (warning) this.options.log("warn", warning);
   }
 
+  #conditions(): RipConditions {
+    return {
+      resolved: (n) => this.#resolved(n),
+      healthy: (service, ip) => this.#health.healthy(service, ip),
+      adjacent: (ip) => isAdjacent(this.iface, ip),
+    };
+  }
+
   #resolved(neighbor: number): boolean {
-    const seen = this.#host.shared.neighborSeen[neighbor];
-    const now = Date.now();
+    const now = this.#host.clock.now();
+    const seen = neighbor >= 0 ? this.#dataplane.shared.neighborSeen[neighbor] : 0;
     // Right after start nothing is resolved yet; scheduling as if it were keeps
     // Maglev's choices (and so established connections) the same as before.
     if (seen === 0) return now - this.startedAt < NEIGHBOR_GRACE_MS;
@@ -237,119 +320,36 @@ export class Daemon {
   }
 
   /** Which neighbours count as resolved now, as a string to compare. */
-  #reachability(): string {
+  #reachability(compiled: Compiled): string {
     let out = "";
-    for (const rip of this.#compiled.rips.values()) out += this.#resolved(rip.neighbor) ? "1" : "0";
+    for (const rip of compiled.rips.values()) out += this.#resolved(rip.neighbor) ? "1" : "0";
     return out;
   }
 
-  #publish(): void {
-    this.#compiled = this.#compiler.compile(this.#config, {
-      resolved: (n) => this.#resolved(n),
-      healthy: (service, ip) => this.#health.healthy(service, ip),
-      adjacent: (ip) => isAdjacent(this.iface, ip),
-    });
-    this.#compiler.adopt(this.#compiled);
-    this.#reachable = this.#reachability();
-    this.#host.publish(this.#compiled.program);
-  }
-
-  /** Publishes and waits (500 ms at most) until the worker runs the program. */
-  async #publishAndWait(): Promise<void> {
-    this.#publish();
-    const generation = this.#compiled.program.generation;
-    const deadline = Date.now() + 500;
-    while (this.#host.appliedGeneration < generation && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 2));
-    }
+  #scheduleWatch(): void {
+    this.#watch = this.#host.clock.setTimeout(() => {
+      if (this.#stopped) return;
+      const compiled = this.#core.compiled;
+      if (compiled && this.#reachability(compiled) !== this.#reachable) {
+        this.#enqueue("recompile after a reachability change", () => this.#publish());
+      }
+      this.#scheduleWatch();
+    }, WATCH_MS);
   }
 
   /** Another host answered ARP for a VIP: the ARP problem on a real server, or a second balancer. */
   #claimed(vip: number, mac: string): void {
+    const now = this.#host.clock.now();
+    for (const [key, at] of this.#claimsLogged) {
+      if (now - at >= CLAIM_LOG_MS) this.#claimsLogged.delete(key);
+    }
     const key = `${vip}|${mac}`;
-    const last = this.#claimsLogged.get(key) ?? 0;
-    if (Date.now() - last < 60_000) return;
-    this.#claimsLogged.set(key, Date.now());
+    if (this.#claimsLogged.has(key)) return;
+    this.#claimsLogged.set(key, now);
     const ip = formatIpv4(vip);
     this.options.log(
       "warn",
       `host ${mac} answers ARP for VIP ${ip}: clients may bypass the balancer (run dsr doctor; on a real server: dsr realserver setup --vip ${ip})`,
     );
   }
-
-  /** The data plane, for `dsr doctor`'s who-has and DR-path probes. */
-  get dataplane(): DataplaneHost {
-    return this.#host;
-  }
-
-  /** The neighbour slot of an address and its MAC when the balancer has resolved it. */
-  neighbor(ip: string): { slot: number; mac: string | null } {
-    const slot = this.#compiler.neighbor(ip);
-    const shared = this.#host.shared;
-    return {
-      slot,
-      mac: shared.neighborSeen[slot] > 0 ? formatMac(shared.neighborMacs, slot * 8) : null,
-    };
-  }
-
-  #watchNeighbors(): void {
-    if (this.#reachability() !== this.#reachable) this.#publish();
-  }
-
-  #offSubnet(config: Config): string[] {
-    return config.vips.flatMap((vip) =>
-      [...vip.rips.map((r) => r.ip), ...(vip.fallback ? [vip.fallback] : [])]
-        .filter((ip) => !isAdjacent(this.iface, ip))
-        .map((ip) =>
-          `real server ${ip} of ${serviceKey(vip)} ${this.#notAdjacent()}: it gets no traffic`
-        )
-    );
-  }
-
-  #notAdjacent(): string {
-    const nets = this.iface.subnets.map(formatNet).join(", ");
-    return `is not on ${nets} of ${this.iface.name}`;
-  }
-
-  /** The first real server of `next` that is new and not on a connected subnet. */
-  #newOffSubnet(before: Config, next: Config): Refusal | null {
-    const known = new Set(before.vips.flatMap((v) => [...v.rips.map((r) => r.ip), v.fallback]));
-    for (const [i, vip] of next.vips.entries()) {
-      const servers = vip.rips.map((r, j) => [r.ip, `vips[${i}].rips[${j}].ip`]);
-      if (vip.fallback) servers.push([vip.fallback, `vips[${i}].fallback`]);
-      for (const [ip, field] of servers) {
-        if (!known.has(ip) && !isAdjacent(this.iface, ip)) {
-          return { message: `cannot add real server ${ip}: it ${this.#notAdjacent()}`, field };
-        }
-      }
-    }
-    return null;
-  }
-}
-
-/** Why a configuration cannot run here, and the field to blame. */
-interface Refusal {
-  message: string;
-  field: string;
-}
-
-/**
- * The host kernel must not own a VIP: it would answer for it and reset
- * connections meant for the real servers. Returns the first VIP found on a
- * local interface, or null.
- */
-async function localVip(config: Config): Promise<Refusal | null> {
-  const local = await localAddresses();
-  for (const [i, vip] of config.vips.entries()) {
-    const owner = local.find((a) => a.ip === vip.vip);
-    if (owner) {
-      return {
-        message:
-          `VIP ${vip.vip} is configured on interface ${owner.iface} of this host; the kernel would reset ` +
-          `connections to it: remove it (ip addr del ${vip.vip}/32 dev ${owner.iface})`,
-        field: `vips[${i}].vip`,
-      };
-    }
-  }
-  return null;
 }

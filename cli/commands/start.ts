@@ -6,6 +6,7 @@
 
 import { serveApi } from "../../control/api.ts";
 import { Daemon } from "../../control/daemon.ts";
+import { claimSocket } from "../../control/instance.ts";
 import { type LogFormat, setupLogging } from "../../control/log.ts";
 import { UsageError } from "../../control/errors.ts";
 import { Metrics, serveMetrics } from "../../control/metrics.ts";
@@ -41,14 +42,23 @@ export async function start(
   const log = await setupLogging(opts.logFormat as LogFormat);
   const listen = opts.metrics === undefined ? null : parseListen(opts.metrics, "--metrics");
   let metrics: Metrics | null = null;
-  const daemon = await Daemon.start({
-    iface: opts.iface,
-    statePath: paths.state,
-    maxFlows,
-    ingressDrop: opts.ingressDrop,
-    log,
-    onCheck: (service, ip, type, ms) => metrics?.observeCheck(service, ip, type, ms),
-  });
+  // Before any capture, frame or change to the interface: a second daemon on
+  // this socket must leave the first one's world exactly as it was.
+  const claim = await claimSocket(paths.socket);
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({
+      iface: opts.iface,
+      statePath: paths.state,
+      maxFlows,
+      ingressDrop: opts.ingressDrop,
+      log,
+      onCheck: (service, ip, type, ms) => metrics?.observeCheck(service, ip, type, ms),
+    });
+  } catch (error) {
+    claim.release();
+    throw error;
+  }
   const abort = new AbortController();
   let server: Deno.HttpServer;
   try {
@@ -60,6 +70,7 @@ export async function start(
     }
   } catch (error) {
     await daemon.stop();
+    claim.release();
     throw error;
   }
   const n = daemon.config.vips.length;
@@ -95,6 +106,7 @@ export async function start(
   await server.finished;
   await daemon.stop();
   await Deno.remove(paths.socket).catch(() => {});
+  claim.release();
   if (failure) {
     log("error", failure.message);
     return 1;
