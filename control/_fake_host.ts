@@ -1,0 +1,156 @@
+/**
+ * A recording {@link Host} for the daemon's unit tests: an in-memory state
+ * file, a data plane that applies every program at once and marks every
+ * neighbour resolved, probers answered from a table, fake time, and a log of
+ * every effect in the order it happened. Switches make one effect fail.
+ * @module
+ */
+
+import { parseIpv4 } from "../dataplane/addr.ts";
+import { createSharedTables, type Program, type SharedTables } from "../dataplane/tables.ts";
+import { FakeClock } from "./_fake_clock.ts";
+import { type Config, emptyConfig } from "./config.ts";
+import { RuntimeError } from "./errors.ts";
+import type { Dataplane, Host, LocalAddress } from "./host.ts";
+import type { IfaceInfo } from "./netinfo.ts";
+import type { Prober } from "./probers.ts";
+
+/** The balancer's interface in every fake: 198.18.0.10/24 on eth0. */
+export const FAKE_IFACE: IfaceInfo = {
+  name: "eth0",
+  mac: "02:00:00:00:00:0a",
+  mtu: 1500,
+  addresses: ["198.18.0.10"],
+  subnets: [{ base: parseIpv4("198.18.0.0"), prefix: 24 }],
+};
+
+class FakeDataplane implements Dataplane {
+  readonly shared: SharedTables = createSharedTables();
+  programs: Program[] = [];
+  onFailure: (message: string) => void = () => {};
+  constructor(readonly host: FakeHost) {}
+
+  get appliedGeneration(): number {
+    return this.programs.at(-1)?.generation ?? 0;
+  }
+
+  start(iface: string): Promise<void> {
+    this.host.effects.push(`capture ${iface}`);
+    return Promise.resolve();
+  }
+
+  publish(program: Program): void {
+    if (this.host.failPublish > 0) {
+      this.host.failPublish--;
+      throw new RuntimeError("the worker is gone");
+    }
+    this.host.effects.push(`publish ${program.generation}`);
+    // Every neighbour of the program is resolved now (its MAC "answered").
+    for (let slot = 0; slot < program.neighborIps.length; slot++) {
+      if (program.neighborIps[slot] !== 0) this.shared.neighborSeen[slot] = this.host.clock.now();
+    }
+    this.programs.push(program);
+  }
+
+  garp(vip: number): void {
+    this.host.effects.push(`garp ${vip}`);
+  }
+
+  probe(): Promise<"syn-ack"> {
+    return Promise.resolve("syn-ack");
+  }
+
+  whoHas(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
+  onVipClaim(): () => void {
+    return () => {};
+  }
+
+  stop(): Promise<void> {
+    this.host.effects.push("capture closed");
+    return Promise.resolve();
+  }
+}
+
+/** A host whose every effect is recorded; see the module doc. */
+export class FakeHost implements Host {
+  readonly clock = new FakeClock();
+  /** Every effect, in order: `save`, `publish N`, `capture eth0`, `drop VIPS`, … */
+  readonly effects: string[] = [];
+  /** The state file's document; null when there is none. */
+  stateFile: Config | null = null;
+  local: LocalAddress[] = [{ ip: "198.18.0.10", iface: "eth0" }];
+  /** Check result per real server IP: null passes, text fails; absent passes. */
+  checks = new Map<string, string | null>();
+  /** The next this many saves fail. */
+  failSave = 0;
+  /** The next this many publishes throw. */
+  failPublish = 0;
+  #dataplane: FakeDataplane | null = null;
+
+  readonly state = {
+    load: () => Promise.resolve(structuredClone(this.stateFile ?? emptyConfig())),
+    save: (config: Config) => {
+      if (this.failSave > 0) {
+        this.failSave--;
+        return Promise.reject(new RuntimeError("cannot write state file: No space left on device"));
+      }
+      this.effects.push("save");
+      this.stateFile = structuredClone(config);
+      return Promise.resolve();
+    },
+    cleanup: () => Promise.resolve(),
+  };
+
+  /** The data plane the daemon made. */
+  get dataplaneMade(): FakeDataplane {
+    if (!this.#dataplane) throw new Error("no data plane made yet");
+    return this.#dataplane;
+  }
+
+  ifaceInfo(): Promise<IfaceInfo> {
+    return Promise.resolve(FAKE_IFACE);
+  }
+
+  localAddresses(): Promise<LocalAddress[]> {
+    return Promise.resolve(this.local);
+  }
+
+  ipForwarding(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  disableOffloads(iface: string): Promise<{ changed: string[]; warning: string | null }> {
+    this.effects.push(`offloads off ${iface}`);
+    return Promise.resolve({ changed: ["gro"], warning: null });
+  }
+
+  restoreOffloads(iface: string, changed: string[]): Promise<void> {
+    this.effects.push(`offloads on ${iface} ${changed.join(",")}`);
+    return Promise.resolve();
+  }
+
+  ingressDrop() {
+    return {
+      sync: (vips: readonly string[]) => {
+        this.effects.push(`drop ${vips.join(",")}`);
+        return Promise.resolve(null);
+      },
+      remove: () => {
+        this.effects.push("drop removed");
+        return Promise.resolve();
+      },
+    };
+  }
+
+  dataplane(): Dataplane {
+    this.#dataplane = new FakeDataplane(this);
+    return this.#dataplane;
+  }
+
+  prober(): Prober {
+    return (target) => Promise.resolve(this.checks.get(target.ip) ?? null);
+  }
+}
