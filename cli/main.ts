@@ -167,6 +167,33 @@ function buildTree(out: { code: number }) {
       );
     });
 
+  const ha = program.command("ha").description(
+    "high availability: the node's role, and configs for keepalived and BIRD",
+  );
+  const haCommands = () => import("./commands/ha.ts");
+  ha.command("status").description("this node's role").option("--json", "print JSON")
+    .action(async (opts, cmd) => await (await haCommands()).haStatus(pathsOf(cmd), opts));
+  ha.command("promote").description("make this node active (keepalived: notify_master)")
+    .action(async (_o, cmd) => await (await haCommands()).haSetRole(pathsOf(cmd), "active"));
+  ha.command("demote").description("make this node standby (keepalived: backup, fault, stop)")
+    .action(async (_o, cmd) => await (await haCommands()).haSetRole(pathsOf(cmd), "standby"));
+  ha.command("check").description("exit 0 while the daemon answers and its interface is up")
+    .action(async (_o, cmd) => await (await haCommands()).haCheck(pathsOf(cmd)));
+  ha.command("keepalived").description("print a keepalived.conf for this node of a pair")
+    .requiredOption("--iface <iface>", "interface VRRP runs on (its IPv4 address is the source)")
+    .requiredOption("--peer <addr>", "the other node's address (unicast VRRP)")
+    .requiredOption("--priority <n>", "VRRP priority, 1 to 254")
+    .option("--vrid <n>", "virtual router id", "51")
+    .option("--dsr-command <cmd>", "how keepalived runs dsr (default: this dsr)")
+    .action(async (opts, cmd) => await (await haCommands()).haKeepalived(pathsOf(cmd), opts));
+  ha.command("bird").description("print a BIRD 2 config announcing the --announce table over BGP")
+    .requiredOption("--table <n>", "kernel table of dsr start --announce")
+    .requiredOption("--asn <n>", "this node's AS number")
+    .requiredOption("--peer <addr>", "the router's address")
+    .requiredOption("--peer-asn <n>", "the router's AS number")
+    .option("--router-id <id>", "BGP router id (default: this node's address towards --peer)")
+    .action(async (opts) => await (await haCommands()).haBird(opts));
+
   const lab = program.command("lab").description(
     "a complete DSR network in namespaces on this host",
   );
