@@ -7,6 +7,8 @@
  * @module
  */
 
+import { type Clock, realClock, type TimerId } from "./clock.ts";
+
 /** What a node does: forwards and owns the VIPs, or waits. */
 export type Role = "active" | "standby";
 
@@ -62,27 +64,14 @@ export function haStatus(state: HaState): HaStatus {
   };
 }
 
-/** The timer functions {@link HaRole} uses; `globalThis`'s by default. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): number;
-  clearTimeout(id: number): void;
-}
-
-const GLOBAL_TIMERS: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as number,
-  clearTimeout: (id) => clearTimeout(id),
-};
-
 /** Options of {@link HaRole}. */
 export interface HaRoleOptions {
   /** Role at start; default "active". */
   role?: Role;
   /** Sends a gratuitous ARP for every VIP (called on the promotion schedule). */
   garp: () => void;
-  /** Clock in ms since the epoch; default `Date.now`. */
-  now?: () => number;
-  /** Timers; default the global ones. */
-  timers?: Timers;
+  /** Time and timers; default the real clock. */
+  clock?: Clock;
 }
 
 /**
@@ -92,16 +81,14 @@ export interface HaRoleOptions {
  */
 export class HaRole {
   #state: HaState;
-  #pending: number[] = [];
+  #pending: TimerId[] = [];
   readonly #garp: () => void;
-  readonly #now: () => number;
-  readonly #timers: Timers;
+  readonly #clock: Clock;
 
   constructor(options: HaRoleOptions) {
-    this.#now = options.now ?? Date.now;
-    this.#timers = options.timers ?? GLOBAL_TIMERS;
+    this.#clock = options.clock ?? realClock;
     this.#garp = options.garp;
-    this.#state = initialHaState(options.role ?? "active", this.#now());
+    this.#state = initialHaState(options.role ?? "active", this.#clock.now());
   }
 
   /** The state now. */
@@ -122,14 +109,14 @@ export class HaRole {
    * @returns whether the role changed
    */
   set(role: Role): boolean {
-    const next = nextHaState(this.#state, role, this.#now());
+    const next = nextHaState(this.#state, role, this.#clock.now());
     if (next === this.#state) return false;
     this.#state = next;
     this.#cancel();
     if (role === "active") {
       for (const ms of GARP_AFTER_PROMOTION_MS) {
         if (ms === 0) this.#sendGarp();
-        else this.#pending.push(this.#timers.setTimeout(() => this.#sendGarp(), ms));
+        else this.#pending.push(this.#clock.setTimeout(() => this.#sendGarp(), ms));
       }
     }
     return true;
@@ -151,7 +138,7 @@ export class HaRole {
   }
 
   #cancel(): void {
-    for (const id of this.#pending) this.#timers.clearTimeout(id);
+    for (const id of this.#pending) this.#clock.clearTimeout(id);
     this.#pending = [];
   }
 }

@@ -5,56 +5,15 @@ import {
   haStatus,
   initialHaState,
   nextHaState,
-  type Timers,
 } from "./ha_role.ts";
+import { FakeClock } from "./_fake_clock.ts";
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5);
 
-/** A clock and timers that move only when told. */
-class FakeTime implements Timers {
-  now = T0;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  #next = 1;
-
-  setTimeout(fn: () => void, ms: number): number {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.now + ms, fn });
-    return id;
-  }
-
-  clearTimeout(id: number): void {
-    this.#timers.delete(id);
-  }
-
-  /** Moves time on by `ms`, firing due timers in order. */
-  tick(ms: number): void {
-    const end = this.now + ms;
-    while (true) {
-      const due = [...this.#timers].filter(([, t]) =>
-        t.at <= end
-      ).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.now = due[1].at;
-      due[1].fn();
-    }
-    this.now = end;
-  }
-
-  get pending(): number {
-    return this.#timers.size;
-  }
-}
-
 function setup(role?: "active" | "standby") {
-  const time = new FakeTime();
+  const time = new FakeClock(T0);
   const garps: number[] = [];
-  const ha = new HaRole({
-    role,
-    garp: () => garps.push(time.now - T0),
-    now: () => time.now,
-    timers: time,
-  });
+  const ha = new HaRole({ role, garp: () => garps.push(time.now() - T0), clock: time });
   return { time, garps, ha };
 }
 
@@ -81,60 +40,60 @@ Deno.test("haStatus gives the role, since as ISO-8601 and the transitions", () =
   });
 });
 
-Deno.test("a node starts active by default, with no transition and no GARP of its own", () => {
+Deno.test("a node starts active by default, with no transition and no GARP of its own", async () => {
   const { ha, garps, time } = setup();
   assert.deepEqual(ha.state, { role: "active", since: T0, transitions: 0 });
   assert.equal(ha.standby, false);
-  time.tick(10_000);
+  await time.tick(10_000);
   assert.deepEqual(garps, []);
 });
 
-Deno.test("promotion sends GARP at once and after 1, 2 and 5 s", () => {
+Deno.test("promotion sends GARP at once and after 1, 2 and 5 s", async () => {
   const { ha, garps, time } = setup("standby");
-  time.tick(700);
+  await time.tick(700);
   assert.equal(ha.set("active"), true);
   assert.deepEqual(ha.state, { role: "active", since: T0 + 700, transitions: 1 });
   assert.deepEqual(garps, [700]);
-  time.tick(10_000);
+  await time.tick(10_000);
   assert.deepEqual(garps, GARP_AFTER_PROMOTION_MS.map((ms) => 700 + ms));
   assert.deepEqual(GARP_AFTER_PROMOTION_MS, [0, 1_000, 2_000, 5_000]);
   assert.equal(time.pending, 0);
 });
 
-Deno.test("promoting an active node changes nothing and sends no GARP", () => {
+Deno.test("promoting an active node changes nothing and sends no GARP", async () => {
   const { ha, garps, time } = setup("active");
   assert.equal(ha.set("active"), false);
-  time.tick(10_000);
+  await time.tick(10_000);
   assert.deepEqual(garps, []);
   assert.equal(ha.state.transitions, 0);
 });
 
-Deno.test("demotion stops the rest of the GARP schedule at once", () => {
+Deno.test("demotion stops the rest of the GARP schedule at once", async () => {
   const { ha, garps, time } = setup("standby");
   ha.set("active");
-  time.tick(1_500);
+  await time.tick(1_500);
   assert.equal(ha.set("standby"), true);
   assert.equal(ha.standby, true);
-  time.tick(10_000);
+  await time.tick(10_000);
   assert.deepEqual(garps, [0, 1_000]);
   assert.equal(time.pending, 0);
   assert.deepEqual(ha.state, { role: "standby", since: T0 + 1_500, transitions: 2 });
 });
 
-Deno.test("a second promotion restarts the schedule from its own moment", () => {
+Deno.test("a second promotion restarts the schedule from its own moment", async () => {
   const { ha, garps, time } = setup("standby");
   ha.set("active");
-  time.tick(500);
+  await time.tick(500);
   ha.set("standby");
-  time.tick(500);
+  await time.tick(500);
   ha.set("active");
-  time.tick(10_000);
+  await time.tick(10_000);
   assert.deepEqual(garps, [0, 1_000, 2_000, 3_000, 6_000]);
   assert.equal(ha.state.transitions, 3);
 });
 
-Deno.test("a GARP that throws neither stops the schedule nor reaches the caller", () => {
-  const time = new FakeTime();
+Deno.test("a GARP that throws neither stops the schedule nor reaches the caller", async () => {
+  const time = new FakeClock(T0);
   let calls = 0;
   const ha = new HaRole({
     role: "standby",
@@ -142,18 +101,17 @@ Deno.test("a GARP that throws neither stops the schedule nor reaches the caller"
       calls++;
       throw new Error("worker gone");
     },
-    now: () => time.now,
-    timers: time,
+    clock: time,
   });
   assert.equal(ha.set("active"), true);
-  time.tick(10_000);
+  await time.tick(10_000);
   assert.equal(calls, 4);
 });
 
-Deno.test("dispose cancels pending GARPs", () => {
+Deno.test("dispose cancels pending GARPs", async () => {
   const { ha, garps, time } = setup("standby");
   ha.set("active");
   ha.dispose();
-  time.tick(10_000);
+  await time.tick(10_000);
   assert.deepEqual(garps, [0]);
 });
