@@ -6,6 +6,7 @@
  * @module
  */
 
+import { run } from "../control/run.ts";
 import { formatIpv4, netContains, parseIpv4 } from "../dataplane/addr.ts";
 import { killPid } from "../ffi/libc.ts";
 
@@ -46,17 +47,21 @@ const RANGE = { base: LAB_NET.base, prefix: 15 };
 const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 const FINISHED_FRAMES = ["tx", "off", "tso", "off", "gso", "off"];
 
+/** How long a lab command may run before it is killed and counts as failed. */
+const EXEC_TIMEOUT_MS = 120_000;
+
 /**
  * Runs a command inside namespace `ns` (`ip netns exec`).
  * @param options.check throw when the exit status is not 0 (default false)
+ * @param options.timeoutMs kill it after this long (default 120 s): it then fails with exit 124
  * @throws {Error} naming the command and its stderr when `check` is set and it fails
  */
 export function nsExec(
   ns: string,
   cmd: string[],
-  options: { check?: boolean } = {},
+  options: { check?: boolean; timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return exec(["ip", "netns", "exec", ns, ...cmd], options.check ?? false);
+  return exec(["ip", "netns", "exec", ns, ...cmd], options.check ?? false, options.timeoutMs);
 }
 
 /**
@@ -288,23 +293,10 @@ async function settled(work: Promise<unknown>[]): Promise<void> {
 async function exec(
   cmd: string[],
   check = true,
+  timeoutMs = EXEC_TIMEOUT_MS,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(cmd[0], { args: cmd.slice(1), stdin: "null" }).output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Error(`Cannot run ${cmd[0]}: it is not installed (Debian package iproute2)`);
-    }
-    throw error;
-  }
-  const decoder = new TextDecoder();
-  const result = {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-  if (check && result.code !== 0) {
+  const result = await run(cmd, { timeoutMs });
+  if (check && !result.ok) {
     throw new Error(
       `Command failed (exit ${result.code}): ${cmd.join(" ")}: ${result.stderr.trim()}`,
     );
