@@ -6,6 +6,7 @@
  */
 
 import type { ProbeResult } from "./dataplane_host.ts";
+import { httpStatus } from "./http_probe.ts";
 
 /** Everything a check needs to know about its target. */
 export interface ProbeTarget {
@@ -48,25 +49,12 @@ async function tcp(t: ProbeTarget, ms: number): Promise<string | null> {
 }
 
 async function http(t: ProbeTarget, ms: number): Promise<string | null> {
-  const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   const url = `http://${t.ip}:${t.port}${t.path}`;
   try {
-    const response = await fetch(url, {
-      client,
-      signal: AbortSignal.timeout(ms),
-      redirect: "manual",
-    });
-    await response.body?.cancel();
-    return response.status === t.expect
-      ? null
-      : `GET ${url} answered ${response.status}, expected ${t.expect}`;
+    const status = await httpStatus({ ip: t.ip, port: t.port, path: t.path }, ms);
+    return status === t.expect ? null : `GET ${url} answered ${status}, expected ${t.expect}`;
   } catch (error) {
-    const e = error as Error;
-    return e.name === "TimeoutError"
-      ? `GET ${url} timed out after ${ms} ms`
-      : `GET ${url} failed: ${e.message}`;
-  } finally {
-    client.close();
+    return `GET ${url} failed: ${(error as Error).message}`;
   }
 }
 
