@@ -8,7 +8,7 @@
  */
 
 import { dirname } from "node:path";
-import type { z } from "zod";
+import { z } from "zod";
 import {
   type Config,
   ConfigError,
@@ -37,6 +37,9 @@ import { CapacityError, RuntimeError, UsageError } from "./errors.ts";
 import { parseIp, parseProto, parseVipPort } from "./parse.ts";
 
 const MAX_BODY = 1 << 20;
+
+/** `PUT /v1/ha`: the role keepalived's notify script asks for. */
+const HaRoleSchema = z.strictObject({ role: z.enum(["active", "standby"]) });
 
 /** An answer that is not 2xx, with the field it concerns. */
 class HttpError extends Error {
@@ -119,6 +122,11 @@ const ROUTES: [string, RegExp, Route][] = [
     return new Response(null, { status: 204 });
   }],
   ["GET", /^\/v1\/doctor$/, async (d) => json(200, await runDoctor(d))],
+  ["GET", /^\/v1\/ha$/, (d) => json(200, d.ha)],
+  ["PUT", /^\/v1\/ha$/, async (d, r) => {
+    const { role } = await body(r, HaRoleSchema);
+    return json(200, await d.setRole(role));
+  }],
   ["GET", /^\/v1\/vips$/, (d) => json(200, d.config.vips)],
   ["POST", /^\/v1\/vips$/, async (d, r) => {
     const vip = await body(r, NewVipSchema);
@@ -234,22 +242,32 @@ export async function serveApi(
   } finally {
     client.close();
   }
-  const server = Deno.serve(
-    { path, signal, onListen() {} },
-    async (request) => {
-      try {
-        return await route(daemon, request);
-      } catch (error) {
-        return failure(error);
-      }
-    },
-  );
-  // Deno creates the socket 0755: only root (and the named group) may drive the balancer.
-  if (access.gid !== undefined) {
-    await Deno.chown(path, 0, access.gid);
-    await Deno.chmod(path, 0o660);
-  } else {
-    await Deno.chmod(path, 0o600);
+  // Deno creates the socket 0755 (less the umask) and only then can it be
+  // chmod'ed: listen inside a private 0700 directory, set the final mode, and
+  // rename it into place, so the socket is never reachable wider than that.
+  const hideout = await Deno.makeTempDir({ dir: dirname(path), prefix: ".dsr-sock-" });
+  const hidden = `${hideout}/sock`;
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve(
+      { path: hidden, signal, onListen() {} },
+      async (request) => {
+        try {
+          return await route(daemon, request);
+        } catch (error) {
+          return failure(error);
+        }
+      },
+    );
+    if (access.gid !== undefined) {
+      await Deno.chown(hidden, 0, access.gid);
+      await Deno.chmod(hidden, 0o660);
+    } else {
+      await Deno.chmod(hidden, 0o600);
+    }
+    await Deno.rename(hidden, path);
+  } finally {
+    await Deno.remove(hideout, { recursive: true }).catch(() => {});
   }
   return server;
 }
