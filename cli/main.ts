@@ -46,6 +46,11 @@ function buildTree(out: { code: number }) {
     .addOption(
       new Option("--log-format <format>", "log format").choices(["text", "json"]).default("text"),
     )
+    .addOption(
+      new Option("--role <role>", "HA role at start (under keepalived: standby)")
+        .choices(["active", "standby"]).default("active"),
+    )
+    .option("--announce <table>", "keep announceable VIPs as /32 routes in this kernel table")
     .action(async (opts, cmd) => {
       out.code = await (await import("./commands/start.ts")).start(pathsOf(cmd), opts);
     });

@@ -88,6 +88,12 @@ export class FakeHost implements Host {
   failSave = 0;
   /** The next this many publishes throw. */
   failPublish = 0;
+  /** What the announce table holds; `announce VIPS` effects record each change. */
+  announced: string[] = [];
+  /** The next this many announce syncs fail (reported as error lines, as the real one does). */
+  failAnnounce = 0;
+  /** An ip rule looks up the announce table. */
+  announceRuleClash = false;
   #dataplane: FakeDataplane | null = null;
 
   readonly state = {
@@ -141,6 +147,27 @@ export class FakeHost implements Host {
       remove: () => {
         this.effects.push("drop removed");
         return Promise.resolve();
+      },
+    };
+  }
+
+  announceTable(table: number) {
+    return {
+      table,
+      check: () =>
+        this.announceRuleClash
+          ? Promise.reject(new RuntimeError(`--announce ${table}: ip rule 1000 looks up it`))
+          : Promise.resolve(),
+      sync: (vips: readonly string[]) => {
+        if (this.failAnnounce > 0) {
+          this.failAnnounce--;
+          return Promise.resolve({ added: [], removed: [], errors: ["ip: timed out after 2 s"] });
+        }
+        const added = vips.filter((v) => !this.announced.includes(v));
+        const removed = this.announced.filter((v) => !vips.includes(v));
+        if (added.length > 0 || removed.length > 0) this.effects.push(`announce ${vips.join(",")}`);
+        this.announced = [...vips];
+        return Promise.resolve({ added, removed, errors: [] });
       },
     };
   }

@@ -8,12 +8,20 @@
  */
 
 import { formatIpv4, formatMac, parseIpv4 } from "../dataplane/addr.ts";
+import { announceable } from "./announce.ts";
 import type { Compiled, RipConditions } from "./compile.ts";
 import type { Config } from "./config.ts";
 import { Core, localVip } from "./core.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
+import { HaRole, type HaStatus, haStatus, type Role } from "./ha_role.ts";
 import { HealthMonitor } from "./health.ts";
-import { type Dataplane, type Host, type IngressDropPort, linuxHost } from "./host.ts";
+import {
+  type AnnouncePort,
+  type Dataplane,
+  type Host,
+  type IngressDropPort,
+  linuxHost,
+} from "./host.ts";
 import { type IfaceInfo, isAdjacent } from "./netinfo.ts";
 import { buildStatus, type Status } from "./status.ts";
 
@@ -32,6 +40,10 @@ export interface DaemonOptions {
   onCheck?: (service: string, ip: string, type: string, latencyMs: number) => void;
   /** The host's effects (default: this Linux host, the state file at `statePath`). */
   host?: Host;
+  /** Role at start (SPEC §11); default "active". Under keepalived start as "standby". */
+  role?: Role;
+  /** Keep announceable VIPs as /32 routes in this kernel table (`--announce TABLE`). */
+  announce?: number;
 }
 
 const WATCH_MS = 200;
@@ -43,6 +55,12 @@ const NEIGHBOR_STALE_MS = 60_000;
 const APPLY_WAIT_MS = 500;
 /** A claim on a VIP by another host is logged once per this period. */
 const CLAIM_LOG_MS = 60_000;
+/** A failed announce sync is tried again this soon. */
+const ANNOUNCE_RETRY_MS = 1_000;
+/** The announce table is read and repaired this often even when nothing changed. */
+const ANNOUNCE_REPAIR_MS = 10_000;
+/** On stop, forwarding goes on this long after the routes are withdrawn, while BGP spreads it. */
+const WITHDRAW_WAIT_MS = 2_000;
 
 /** A running balancer on one interface. */
 export class Daemon {
@@ -52,6 +70,15 @@ export class Daemon {
   readonly #core: Core;
   readonly #health: HealthMonitor;
   readonly #ingressDrop: IngressDropPort | null;
+  readonly #ha: HaRole;
+  readonly #announce: AnnouncePort | null;
+  /** The VIP addresses that should be announced now, and what the table holds. */
+  #wantAnnounced: string[] = [];
+  #announced: string[] = [];
+  #announcing: Promise<void> | null = null;
+  #announceAgain = false;
+  #announceRetry: TimerId | undefined;
+  #announceRepairAt = 0;
   #queue: Promise<void> = Promise.resolve();
   #reachable = "";
   #watch: TimerId | undefined;
@@ -74,6 +101,12 @@ export class Daemon {
     this.#core = new Core(iface, config);
     this.#dataplane = host.dataplane();
     this.#ingressDrop = options.ingressDrop === false ? null : host.ingressDrop(iface.name);
+    this.#announce = options.announce === undefined ? null : host.announceTable(options.announce);
+    this.#ha = new HaRole({
+      role: options.role ?? "active",
+      clock: host.clock,
+      garp: () => this.#garpAll(),
+    });
     this.#health = new HealthMonitor({
       clock: host.clock,
       prober: host.prober((neighbor, vip, port, ms) => {
@@ -118,6 +151,7 @@ export class Daemon {
       );
     }
     const daemon = new Daemon(iface, config, options, host);
+    await daemon.#announce?.check();
     // The first program is compiled before the interface is touched: a state
     // file beyond the data plane's limits stops the start with nothing changed.
     const first = daemon.#core.recompile(daemon.#conditions());
@@ -135,6 +169,10 @@ export class Daemon {
       daemon.#failed(new RuntimeError(`data plane stopped: ${message}`));
     daemon.#dataplane.onVipClaim((vip, mac) => daemon.#claimed(vip, mac));
     daemon.#run(first);
+    options.log("info", `role ${daemon.#ha.state.role}`, {
+      event: "ha",
+      role: daemon.#ha.state.role,
+    });
     await daemon.#syncIngressDrop();
     daemon.#health.sync(config);
     daemon.#scheduleWatch();
@@ -160,6 +198,35 @@ export class Daemon {
           ? null
           : `not on a subnet of ${this.iface.name}: gets no traffic`,
       checkResult: (service, ip) => this.#health.result(service, ip),
+      ha: this.ha,
+      announced: this.#announced,
+    });
+  }
+
+  /** The node's role (`GET /v1/ha`). */
+  get ha(): HaStatus {
+    return haStatus(this.#ha.state);
+  }
+
+  /**
+   * Takes `role` (`PUT /v1/ha`, `dsr ha promote|demote`). The data plane
+   * runs the new role before the promise settles; a promotion then sends
+   * gratuitous ARP for every VIP at once and after 1, 2 and 5 s, a demotion
+   * stops ARP answers and forwarding at once. Taking the role in force
+   * changes nothing.
+   */
+  setRole(role: Role): Promise<HaStatus> {
+    return this.#enqueue(null, async () => {
+      const before = this.#ha.state.role;
+      if (before === role) return this.ha;
+      const compiled = this.#core.recompile(this.#conditions());
+      // The program first: the worker takes messages in order, so the first
+      // GARP leaves after forwarding started, and none after a demotion.
+      this.#run(compiled, role === "standby");
+      this.#ha.set(role);
+      this.options.log("info", `role ${before} → ${role}`, { event: "ha", role });
+      await this.#waitApplied(compiled.program.generation);
+      return this.ha;
     });
   }
 
@@ -224,12 +291,20 @@ export class Daemon {
     this.#dataplane.garp(parseIpv4(vip));
   }
 
-  /** Stops forwarding and restores the interface. */
+  /**
+   * Stops forwarding and restores the interface. With `--announce`, the
+   * routes are withdrawn first and forwarding goes on for 2 s more, while
+   * the withdrawal reaches the routers: flows move to the other nodes
+   * before this one stops.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#host.clock.clearTimeout(this.#watch);
+    this.#host.clock.clearTimeout(this.#announceRetry);
     this.#health.stop();
+    this.#ha.dispose();
     await this.#queue;
+    await this.#withdraw();
     await this.#dataplane.stop();
     await this.#ingressDrop?.remove();
     await this.#host.restoreOffloads(this.iface.name, this.#offloads);
@@ -284,9 +359,106 @@ export class Daemon {
     this.#run(this.#core.recompile(this.#conditions()));
   }
 
-  #run(compiled: Compiled): void {
+  /** Publishes `compiled` in the role given (default: the one in force). */
+  #run(compiled: Compiled, standby = this.#ha.standby): void {
     this.#reachable = this.#reachability(compiled);
-    this.#dataplane.publish(compiled.program);
+    this.#dataplane.publish({ ...compiled.program, standby });
+    this.#updateAnnounce(standby);
+  }
+
+  /** Gratuitous ARP for every VIP address (the promotion schedule calls it). */
+  #garpAll(): void {
+    for (const vip of new Set(this.#core.config.vips.map((v) => v.vip))) {
+      this.#dataplane.garp(parseIpv4(vip));
+    }
+  }
+
+  /**
+   * Works out which VIP addresses to announce now (none on a standby) and
+   * starts a sync of the table when that changed or a repair is due.
+   */
+  #updateAnnounce(standby = this.#ha.standby): void {
+    if (!this.#announce || this.#stopped) return;
+    const compiled = this.#core.compiled;
+    const shared = this.#dataplane.shared;
+    const want = standby || !compiled ? [] : announceable(this.#core.config, (service, ip) => {
+      const rip = compiled.rips.get(`${service}|${ip}`);
+      // Up, with weight, and its MAC actually known: the node can serve a new flow now.
+      return rip !== undefined && rip.effectiveWeight > 0 && shared.neighborSeen[rip.neighbor] > 0;
+    });
+    const now = this.#host.clock.now();
+    if (want.join() === this.#wantAnnounced.join() && now < this.#announceRepairAt) return;
+    this.#wantAnnounced = want;
+    this.#requestAnnounce();
+  }
+
+  /** Runs syncs of the announce table one at a time, the last one with the newest wish. */
+  #requestAnnounce(): void {
+    const table = this.#announce;
+    if (!table) return;
+    if (this.#announcing) {
+      this.#announceAgain = true;
+      return;
+    }
+    this.#announcing = (async () => {
+      do {
+        this.#announceAgain = false;
+        const want = this.#wantAnnounced;
+        const r = await table.sync(want);
+        this.#announceRepairAt = this.#host.clock.now() + ANNOUNCE_REPAIR_MS;
+        for (const ip of r.added) {
+          this.options.log("info", `announce ${ip} in table ${table.table}`, {
+            event: "announce",
+            vip: ip,
+          });
+        }
+        for (const ip of r.removed) {
+          this.options.log("info", `withdraw ${ip} from table ${table.table}`, {
+            event: "withdraw",
+            vip: ip,
+          });
+        }
+        if (r.errors.length === 0) {
+          this.#announced = want;
+        } else {
+          this.options.log(
+            "warn",
+            `announce table ${table.table} not in step: ${r.errors.join("; ")}`,
+          );
+          // Try again soon: a repair pass is due at once.
+          this.#announceRepairAt = 0;
+          this.#host.clock.clearTimeout(this.#announceRetry);
+          this.#announceRetry = this.#host.clock.setTimeout(
+            () => this.#updateAnnounce(),
+            ANNOUNCE_RETRY_MS,
+          );
+        }
+      } while (this.#announceAgain && !this.#stopped);
+    })().catch((error) => this.#logFailure("announce table sync", error))
+      .finally(() => this.#announcing = null);
+  }
+
+  /** Empties the announce table at stop and gives the withdrawal time to spread. */
+  async #withdraw(): Promise<void> {
+    const table = this.#announce;
+    if (!table) return;
+    await this.#announcing;
+    const r = await table.sync([]);
+    const was = this.#announced;
+    this.#announced = [];
+    if (r.errors.length > 0) {
+      this.options.log(
+        "warn",
+        `could not empty announce table ${table.table}: ${r.errors.join("; ")}`,
+      );
+    }
+    if (was.length === 0 && r.removed.length === 0) return;
+    this.options.log(
+      "info",
+      `withdrew ${[...new Set([...was, ...r.removed])].join(", ")} from table ${table.table}; ` +
+        `forwarding ${WITHDRAW_WAIT_MS / 1000} s more while routers take it in`,
+    );
+    await new Promise<void>((resolve) => this.#host.clock.setTimeout(resolve, WITHDRAW_WAIT_MS));
   }
 
   async #waitApplied(generation: number): Promise<void> {
@@ -333,12 +505,16 @@ export class Daemon {
       if (compiled && this.#reachability(compiled) !== this.#reachable) {
         this.#enqueue("recompile after a reachability change", () => this.#publish());
       }
+      // A MAC first learned, or a repair due: the announce table follows within a tick.
+      this.#updateAnnounce();
       this.#scheduleWatch();
     }, WATCH_MS);
   }
 
   /** Another host answered ARP for a VIP: the ARP problem on a real server, or a second balancer. */
   #claimed(vip: number, mac: string): void {
+    // On a standby, the host answering for the VIPs is the active balancer.
+    if (this.#ha.standby) return;
     const now = this.#host.clock.now();
     for (const [key, at] of this.#claimsLogged) {
       if (now - at >= CLAIM_LOG_MS) this.#claimsLogged.delete(key);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { AnnounceTable, type SyncResult } from "./announce.ts";
 import type { Clock } from "./clock.ts";
 import { realClock } from "./clock.ts";
 import type { Config } from "./config.ts";
@@ -49,6 +50,15 @@ export interface IngressDropPort {
   remove(): Promise<void>;
 }
 
+/** The kernel routing table of `dsr start --announce` (see {@link AnnounceTable}). */
+export interface AnnouncePort {
+  readonly table: number;
+  /** @throws {RuntimeError} when an ip rule looks up the table */
+  check(): Promise<void>;
+  /** Makes the table hold exactly `vips`' routes; failures come back as lines, never thrown. */
+  sync(vips: readonly string[]): Promise<SyncResult>;
+}
+
 /** The state file (see `state_file.ts`). */
 export interface StateStore {
   /** @throws {UsageError|RuntimeError} when it is unreadable or invalid */
@@ -72,6 +82,8 @@ export interface Host {
   disableOffloads(iface: string): Promise<{ changed: string[]; warning: string | null }>;
   restoreOffloads(iface: string, changed: string[]): Promise<void>;
   ingressDrop(iface: string): IngressDropPort;
+  /** The routing table VIPs are announced in (`--announce TABLE`). */
+  announceTable(table: number): AnnouncePort;
   dataplane(): Dataplane;
   /** The health probers; `dr` goes through `probe` (the data plane's DR-path probe). */
   prober(probe: Parameters<typeof realProber>[0]): Prober;
@@ -92,6 +104,7 @@ export function linuxHost(statePath: string, clock: Clock = realClock): Host {
     disableOffloads: disableMergingOffloads,
     restoreOffloads,
     ingressDrop: (iface) => new IngressDrop(iface),
+    announceTable: (table) => new AnnounceTable(table),
     dataplane: () => new DataplaneHost(),
     prober: realProber,
   };

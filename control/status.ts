@@ -33,6 +33,7 @@ import {
   type SharedTables,
 } from "../dataplane/tables.ts";
 import type { Compiled, RipState } from "./compile.ts";
+import type { HaStatus } from "./ha_role.ts";
 import { type Config, defaultCheck, serviceKey } from "./config.ts";
 
 /** One real server in `dsr status --json`. */
@@ -83,6 +84,10 @@ export interface Status {
   dataplane: { heapUsedBytes: number; batchMaxMs: number };
   drops: Record<string, number>;
   malformed: Record<string, number>;
+  /** The node's role in an HA pair (SPEC §11). */
+  ha: HaStatus;
+  /** VIP addresses whose route `--announce` keeps in its table now; empty without it. */
+  announced: string[];
   vips: VipStatus[];
 }
 
@@ -94,6 +99,8 @@ export interface StatusInput {
   config: Config;
   compiled: Compiled;
   shared: SharedTables;
+  ha: HaStatus;
+  announced: string[];
   /** Extra text for a real server's check column (e.g. "not on 198.18.0.0/24 of eth0"). */
   ripError(service: string, ip: string): string | null;
   /** The last health check result of a real server, or null. */
@@ -143,6 +150,8 @@ export function buildStatus(input: StatusInput): Status {
       standby: g[G_DROP_STANDBY],
     },
     malformed,
+    ha: input.ha,
+    announced: input.announced,
     vips: input.config.vips.map((vip) => {
       const key = serviceKey(vip);
       const sid = compiled.services.get(key) ?? -1;

@@ -1,10 +1,22 @@
 /**
- * The command line of SPEC §11 that needs no namespace: `--need` on
- * `vip add/set` (offline, in the state file), and `dsr ha` without a daemon.
+ * The command line of SPEC §11 on one node: `--need` on `vip add/set`
+ * (offline, in the state file), `dsr ha` without a daemon, and the role of a
+ * real daemon in a lab driven by `dsr ha promote|demote`.
  */
 
 import assert from "node:assert/strict";
-import { dsr, dsrOk, tempPaths } from "./_dsr.ts";
+import { nsExec } from "../lab/topology.ts";
+import {
+  configureLab,
+  dsr,
+  dsrOk,
+  startDaemon,
+  startServers,
+  status,
+  stopAll,
+  tempPaths,
+} from "./_dsr.ts";
+import { requireRoot, waitFor, withLab } from "./_netns.ts";
 
 Deno.test("vip add/set --need stores the need, export shows it, and a bad --need changes nothing", async () => {
   const paths = await tempPaths();
@@ -40,4 +52,70 @@ Deno.test("dsr ha status, promote, demote and check fail with exit 1 when no dae
   } finally {
     await Deno.remove(paths.dir, { recursive: true });
   }
+});
+
+Deno.test("a daemon started as standby forwards nothing until dsr ha promote; dsr ha demote stops it again", async () => {
+  requireRoot();
+  await withLab({ servers: 2 }, async (lab) => {
+    const paths = await tempPaths();
+    const processes = startServers(lab);
+    const curl = () =>
+      nsExec(lab.client.ns, ["curl", "-s", "-m", "1", `http://${lab.vip}/`]).then((r) =>
+        r.code === 0
+      );
+    try {
+      await configureLab(paths, lab);
+      processes.push(await startDaemon(paths, lab, ["--role", "standby"]));
+      const first = JSON.parse(await dsrOk(paths, ["ha", "status", "--json"]));
+      assert.deepEqual(Object.keys(first).sort(), ["role", "since", "transitions"]);
+      assert.deepEqual([first.role, first.transitions], ["standby", 0]);
+      assert.ok(!Number.isNaN(Date.parse(first.since)), first.since);
+      const s0 = await status(paths);
+      assert.deepEqual(s0.ha, first);
+      assert.deepEqual(s0.announced, []);
+      const check = () => dsr(paths, ["ha", "check"], { ns: lab.balancer.ns });
+      const checked = await check();
+      assert.equal(checked.code, 0, checked.stderr);
+
+      assert.equal(await curl(), false, "a standby answers no ARP for the VIP");
+
+      assert.equal(await dsrOk(paths, ["ha", "promote"]), "");
+      await waitFor("the VIP to answer after the promotion", curl, 5_000);
+      const promoted = JSON.parse(await dsrOk(paths, ["ha", "status", "--json"]));
+      assert.deepEqual([promoted.role, promoted.transitions], ["active", 1]);
+      assert.match(await dsrOk(paths, ["ha", "status"]), /^active since \S+ \(1 transition\)\n$/);
+
+      await dsrOk(paths, ["ha", "demote"]);
+      // The client still holds the balancer's MAC: its packets arrive and are dropped.
+      assert.equal(await curl(), false, "a standby forwards nothing");
+      const s1 = await status(paths);
+      assert.equal(s1.ha.role, "standby");
+      assert.equal(s1.ha.transitions, 2);
+      assert.ok(s1.drops.standby > 0, JSON.stringify(s1.drops));
+      assert.equal((await check()).code, 0, "a standby is healthy");
+
+      const bad = await new Deno.Command("curl", {
+        args: [
+          "-s",
+          "--unix-socket",
+          paths.socket,
+          "-X",
+          "PUT",
+          "-d",
+          '{"role":"master"}',
+          "http://dsr/v1/ha",
+        ],
+      }).output();
+      const answer = JSON.parse(new TextDecoder().decode(bad.stdout));
+      assert.equal(answer.field, "role", JSON.stringify(answer));
+
+      await nsExec(lab.balancer.ns, ["ip", "link", "set", "eth0", "down"], { check: true });
+      const down = await check();
+      assert.equal(down.code, 1);
+      assert.match(down.stderr, /^dsr: error: interface eth0 of the daemon is down\n$/);
+    } finally {
+      await stopAll(processes);
+      await Deno.remove(paths.dir, { recursive: true });
+    }
+  });
 });

@@ -40,8 +40,8 @@ const CHECK_DEADLINE_MS = 2_000;
 
 /**
  * `dsr ha check`: succeeds while the local daemon answers and its interface
- * is up. keepalived runs it every 2 s, so it asks one question with a
- * deadline and reads the link state from sysfs, starting no other program.
+ * is up. keepalived runs it every 2 s, so it asks the daemon one question
+ * and `ip` the link state, each with a deadline.
  * @throws {RuntimeError} saying which of the two fails
  */
 export async function haCheck(paths: Paths): Promise<void> {
@@ -64,11 +64,17 @@ export async function haCheck(paths: Paths): Promise<void> {
   } finally {
     client.close();
   }
-  const state = await Deno.readTextFile(`/sys/class/net/${iface}/operstate`)
-    .then((s) => s.trim(), () => "missing");
-  // "unknown": a driver that reports no carrier (dummy, tun) while the link is up.
-  if (state !== "up" && state !== "unknown") {
-    throw new RuntimeError(`interface ${iface} of the daemon is ${state}`);
+  // Deno reads no file under /sys without every permission: ask ip.
+  const { run } = await import("../../control/run.ts");
+  const r = await run(["ip", "-j", "link", "show", "dev", iface], { timeoutMs: CHECK_DEADLINE_MS });
+  const link = r.ok
+    ? (JSON.parse(r.stdout) as { operstate?: string; flags?: string[] }[])[0]
+    : null;
+  if (!link) throw new RuntimeError(`interface ${iface} of the daemon is gone: ${r.stderr.trim()}`);
+  // UNKNOWN: a driver that reports no carrier (dummy, tun) while the link is up.
+  const state = link.operstate ?? "UNKNOWN";
+  if (!link.flags?.includes("UP") || (state !== "UP" && state !== "UNKNOWN")) {
+    throw new RuntimeError(`interface ${iface} of the daemon is ${state.toLowerCase()}`);
   }
 }
 

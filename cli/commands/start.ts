@@ -4,6 +4,7 @@
  * @module
  */
 
+import { parseTable } from "../../control/announce.ts";
 import { serveApi } from "../../control/api.ts";
 import { Daemon } from "../../control/daemon.ts";
 import { claimSocket } from "../../control/instance.ts";
@@ -35,12 +36,15 @@ export async function start(
     metrics?: string;
     logFormat: string;
     socketGroup?: string;
+    role?: string;
+    announce?: string;
   },
 ): Promise<number> {
   const maxFlows = parseInteger(opts.maxFlows, "--max-flows", 1024, 100_000_000);
   const gid = opts.socketGroup === undefined ? undefined : await groupId(opts.socketGroup);
   const log = await setupLogging(opts.logFormat as LogFormat);
   const listen = opts.metrics === undefined ? null : parseListen(opts.metrics, "--metrics");
+  const announce = opts.announce === undefined ? undefined : parseTable(opts.announce);
   let metrics: Metrics | null = null;
   // Before any capture, frame or change to the interface: a second daemon on
   // this socket must leave the first one's world exactly as it was.
@@ -54,6 +58,8 @@ export async function start(
       ingressDrop: opts.ingressDrop,
       log,
       onCheck: (service, ip, type, ms) => metrics?.observeCheck(service, ip, type, ms),
+      role: opts.role === "standby" ? "standby" : "active",
+      announce,
     });
   } catch (error) {
     claim.release();
