@@ -265,8 +265,9 @@ const cases: Case[] = [
     verdict: VERDICT_IGNORE,
   },
   {
-    name: "IPv6 frame is ignored",
-    frame: eth({ src: CLIENT_MAC, dst: LB_MAC, type: 0x86dd }).payload(bytes(60)).build(),
+    name: "IPv6 frame to an address that is no VIP is ignored",
+    frame: eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv6({ src: "2001:2:ff::9", dst: "2001:2::99" })
+      .tcp({ sport: 40000, dport: 80, flags: TCP_SYN }).build(),
     verdict: VERDICT_IGNORE,
   },
   {

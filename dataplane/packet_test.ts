@@ -1,21 +1,28 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseIpv4 } from "./addr.ts";
+import { ipv6Words, parseIpv6 } from "./addr6.ts";
 import { eth } from "./_frame_builder.ts";
 import {
   KIND_ARP,
   KIND_IPV4,
+  KIND_IPV6,
   KIND_MALFORMED,
   KIND_OTHER,
   MALFORMED_BAD_ARP,
+  MALFORMED_BAD_EXTENSION,
   MALFORMED_BAD_IHL,
   MALFORMED_BAD_L4,
   MALFORMED_BAD_LENGTH,
   MALFORMED_BAD_VERSION,
+  MALFORMED_LONG_CHAIN,
   MALFORMED_REASONS,
   MALFORMED_TRUNCATED,
+  MAX_EXTENSION_HEADERS,
   PacketView,
   PROTO_ICMP,
+  PROTO_ICMPV6,
+  PROTO_NONE,
   PROTO_TCP,
   PROTO_UDP,
   TCP_ACK,
@@ -278,11 +285,7 @@ const cases: { name: string; frame: Uint8Array; len?: number; expect: Fields }[]
       tcpFlags: TCP_SYN,
     },
   },
-  {
-    name: "IPv6 frame is other",
-    frame: frame({ type: 0x86dd }).payload([0x60, ...bytes(39)]).build(),
-    expect: { kind: KIND_OTHER, reason: 0, etherType: 0x86dd },
-  },
+  ...ipv6Cases(),
   {
     name: "VLAN-tagged IPv4 frame is other",
     frame: frame({ type: 0x8100 }).payload([0x00, 0x0a, 0x08, 0x00, ...ipv4Header]).build(),
@@ -299,6 +302,193 @@ const cases: { name: string; frame: Uint8Array; len?: number; expect: Fields }[]
     expect: { kind: KIND_IPV4, totalLength: 28, hasPorts: true },
   },
 ];
+
+function ipv6Cases(): { name: string; frame: Uint8Array; len?: number; expect: Fields }[] {
+  const CLIENT6 = "2001:2:ff::9";
+  const VIP6 = "2001:2::100";
+  const ips6 = { src: CLIENT6, dst: VIP6 };
+  const ext = (type: number, length?: number) => ({ type, length });
+  const frag = (offset: number, more: boolean, id = 0x89abcdef) => ({
+    type: 44,
+    offset,
+    more,
+    id,
+  });
+  const v6 = () => frame().ipv6(ips6);
+  return [
+    {
+      name: "IPv6 TCP SYN gives both addresses as words, ports, flags and the hop limit",
+      frame: frame().ipv6({ ...ips6, hopLimit: 57 }).tcp(tcpSyn).build(),
+      expect: {
+        kind: KIND_IPV6,
+        reason: 0,
+        etherType: 0x86dd,
+        ipOffset: 14,
+        ihl: 40,
+        totalLength: 60,
+        ttl: 57,
+        protocol: PROTO_TCP,
+        srcIp: 0,
+        dstIp: 0,
+        src6: ipv6Words(parseIpv6(CLIENT6)),
+        dst6: ipv6Words(parseIpv6(VIP6)),
+        extensionHeaders: 0,
+        isFragment: false,
+        l4Offset: 54,
+        hasPorts: true,
+        srcPort: 40000,
+        dstPort: 80,
+        tcpFlags: TCP_SYN,
+        icmpType: -1,
+      },
+    },
+    {
+      name: "IPv6 UDP datagram gives ports",
+      frame: v6().udp({ sport: 5353, dport: 53 }).payload(bytes(10)).build(),
+      expect: { kind: KIND_IPV6, protocol: PROTO_UDP, hasPorts: true, srcPort: 5353, dstPort: 53 },
+    },
+    {
+      name: "IPv6 extension headers are walked to the upper layer",
+      frame: frame().ipv6({ ...ips6, ext: [ext(0), ext(60, 16), ext(43, 24), ext(51, 16)] })
+        .udp({ sport: 5353, dport: 53 }).build(),
+      expect: {
+        kind: KIND_IPV6,
+        protocol: PROTO_UDP,
+        extensionHeaders: 4,
+        ihl: 40 + 8 + 16 + 24 + 16,
+        l4Offset: 14 + 104,
+        srcPort: 5353,
+        dstPort: 53,
+      },
+    },
+    {
+      name: "IPv6 ICMPv6 echo request gives type and code",
+      frame: v6().icmpEcho({ id: 1, seq: 2 }).payload(bytes(56)).build(),
+      expect: { kind: KIND_IPV6, protocol: PROTO_ICMPV6, icmpType: 128, icmpCode: 0 },
+    },
+    {
+      name: "IPv6 Neighbor Solicitation gives ICMPv6 type 135 and hop limit 255",
+      frame: frame().ipv6({ ...ips6, hopLimit: 255 }).icmp6({ type: 135, body: bytes(20) })
+        .build(),
+      expect: { kind: KIND_IPV6, icmpType: 135, ttl: 255, hasPorts: false },
+    },
+    {
+      name: "ICMP (IPv4's) inside IPv6 is just another protocol",
+      frame: frame().ipv6({ ...ips6, nextHeader: PROTO_ICMP }).payload(bytes(2)).build(),
+      expect: { kind: KIND_IPV6, protocol: PROTO_ICMP, icmpType: -1 },
+    },
+    {
+      name: "IPv6 with no next header (59) is well formed",
+      frame: v6().build(),
+      expect: { kind: KIND_IPV6, protocol: PROTO_NONE, totalLength: 40 },
+    },
+    {
+      name: "IPv6 first fragment has ports, the 32-bit identification and more-fragments",
+      frame: frame().ipv6({ ...ips6, ext: [frag(0, true)] }).udp({ sport: 7, dport: 53 })
+        .payload(bytes(40)).build(),
+      expect: {
+        kind: KIND_IPV6,
+        isFragment: true,
+        moreFragments: true,
+        fragOffset: 0,
+        ipId: 0x89abcdef,
+        protocol: PROTO_UDP,
+        hasPorts: true,
+        srcPort: 7,
+        l4Offset: 14 + 48,
+      },
+    },
+    {
+      name: "IPv6 later fragment has no ports; what follows its header is not walked",
+      frame: frame().ipv6({ ...ips6, ext: [ext(60), frag(1232, false)] })
+        .payload([0, 0xff, ...bytes(30)]).build(),
+      expect: {
+        kind: KIND_IPV6,
+        isFragment: true,
+        moreFragments: false,
+        fragOffset: 1232,
+        ipId: 0x89abcdef,
+        protocol: 59,
+        extensionHeaders: 2,
+        hasPorts: false,
+      },
+    },
+    {
+      name: "IPv6 later fragment naming an extension header still stops at its fragment header",
+      frame: frame().ipv6({ ...ips6, ext: [{ ...frag(8, true), next: 0 }] }).payload(bytes(8))
+        .build(),
+      expect: { kind: KIND_IPV6, protocol: 0, fragOffset: 8, extensionHeaders: 1 },
+    },
+    {
+      name: "IPv6 atomic fragment (offset 0, no more) is a whole datagram",
+      frame: frame().ipv6({ ...ips6, ext: [frag(0, false)] }).tcp(tcpSyn).build(),
+      expect: { kind: KIND_IPV6, isFragment: false, hasPorts: true, dstPort: 80 },
+    },
+    {
+      name: "IPv6 shorter than its 40-byte header is truncated",
+      frame: v6().tcp(tcpSyn).build().subarray(0, 53),
+      expect: { ...malformed(MALFORMED_TRUNCATED), etherType: 0x86dd },
+    },
+    {
+      name: "IP version 4 under the IPv6 ethertype is badVersion",
+      frame: frame().ipv6({ ...ips6, version: 4 }).tcp(tcpSyn).build(),
+      expect: malformed(MALFORMED_BAD_VERSION),
+    },
+    {
+      name: "IPv6 payload length past the captured bytes is badLength",
+      frame: frame().ipv6({ ...ips6, payloadLength: 21 }).tcp(tcpSyn).build(),
+      expect: malformed(MALFORMED_BAD_LENGTH),
+    },
+    {
+      name: "IPv6 jumbogram (payload length 0, hop-by-hop) is badExtension",
+      frame: frame().ipv6({ ...ips6, payloadLength: 0, ext: [ext(0)] }).tcp(tcpSyn).build(),
+      expect: malformed(MALFORMED_BAD_EXTENSION),
+    },
+    {
+      name: "IPv6 extension header running past the payload is badExtension",
+      frame: frame().ipv6({ ...ips6, ext: [ext(60, 64)], payloadLength: 40 }).build(),
+      expect: malformed(MALFORMED_BAD_EXTENSION),
+    },
+    {
+      name: "IPv6 hop-by-hop header after another is badExtension",
+      frame: frame().ipv6({ ...ips6, ext: [ext(60), ext(0)] }).tcp(tcpSyn).build(),
+      expect: malformed(MALFORMED_BAD_EXTENSION),
+    },
+    {
+      name: "IPv6 second fragment header is badExtension",
+      frame: frame().ipv6({ ...ips6, ext: [frag(0, true), frag(0, true)] }).tcp(tcpSyn).build(),
+      expect: malformed(MALFORMED_BAD_EXTENSION),
+    },
+    {
+      name: `IPv6 chain of ${MAX_EXTENSION_HEADERS} extension headers is walked`,
+      frame: frame().ipv6({ ...ips6, ext: new Array(MAX_EXTENSION_HEADERS).fill(ext(60)) })
+        .tcp(tcpSyn).build(),
+      expect: { kind: KIND_IPV6, extensionHeaders: MAX_EXTENSION_HEADERS, dstPort: 80 },
+    },
+    {
+      name: `IPv6 chain of ${MAX_EXTENSION_HEADERS + 1} extension headers is longChain`,
+      frame: frame().ipv6({ ...ips6, ext: new Array(MAX_EXTENSION_HEADERS + 1).fill(ext(60)) })
+        .tcp(tcpSyn).build(),
+      expect: malformed(MALFORMED_LONG_CHAIN),
+    },
+    {
+      name: "IPv6 TCP header cut short is badL4",
+      frame: frame().ipv6({ ...ips6, nextHeader: PROTO_TCP }).payload(bytes(19)).build(),
+      expect: malformed(MALFORMED_BAD_L4),
+    },
+    {
+      name: "IPv6 first fragment too short for its UDP header is badL4",
+      frame: frame().ipv6({ ...ips6, ext: [{ ...frag(0, true), next: PROTO_UDP }] })
+        .payload(bytes(4)).build(),
+      expect: malformed(MALFORMED_BAD_L4),
+    },
+    {
+      name: "ICMPv6 shorter than 8 bytes is badL4",
+      frame: frame().ipv6({ ...ips6, nextHeader: PROTO_ICMPV6 }).payload(bytes(4)).build(),
+      expect: malformed(MALFORMED_BAD_L4),
+    },
+  ];
+}
 
 // One view for the whole table, as in the packet loop: each case also proves nothing leaks over.
 const view = new PacketView();
@@ -333,6 +523,8 @@ Deno.test("parse: malformed reason names line up with their codes", () => {
   assert.equal(MALFORMED_REASONS[MALFORMED_BAD_LENGTH], "badLength");
   assert.equal(MALFORMED_REASONS[MALFORMED_BAD_L4], "badL4");
   assert.equal(MALFORMED_REASONS[MALFORMED_BAD_ARP], "badArp");
+  assert.equal(MALFORMED_REASONS[MALFORMED_BAD_EXTENSION], "badExtension");
+  assert.equal(MALFORMED_REASONS[MALFORMED_LONG_CHAIN], "longChain");
 });
 
 Deno.test("parse never throws and keeps its invariants on random bytes", () => {
@@ -340,22 +532,28 @@ Deno.test("parse never throws and keeps its invariants on random bytes", () => {
   const input = fc.record({
     data: fc.uint8Array({ maxLength: 200 }),
     len: fc.integer({ min: -5, max: 260 }),
-    // Random bytes rarely spell ARP or IPv4; steer half the runs into those parsers.
-    type: fc.constantFrom(-1, 0x0800, 0x0806),
-    versionIhl: fc.constantFrom(-1, 0x45, 0x46, 0x4f),
+    // Random bytes rarely spell ARP, IPv4 or IPv6; steer most runs into those parsers.
+    type: fc.constantFrom(-1, 0x0800, 0x0806, 0x86dd),
+    versionIhl: fc.constantFrom(-1, 0x45, 0x46, 0x4f, 0x60),
   });
   fc.assert(
     fc.property(input, ({ data, len, type, versionIhl }) => {
       if (type >= 0 && data.length >= 14) data.set([type >> 8, type & 255], 12);
       if (versionIhl >= 0 && data.length >= 15) data[14] = versionIhl;
       const kind = v.parse(data, len);
-      assert.ok(kind >= KIND_OTHER && kind <= KIND_MALFORMED);
+      assert.ok(kind >= KIND_OTHER && kind <= KIND_IPV6);
       assert.equal(kind, v.kind);
       assert.equal(v.reason !== 0, kind === KIND_MALFORMED);
       const captured = Math.max(0, Math.min(len, data.length));
       if (kind === KIND_IPV4) {
         assert.ok(v.ipOffset + v.totalLength <= captured);
         assert.ok(v.srcIp >= 0 && v.dstIp >= 0);
+        if (v.hasPorts) assert.ok(v.l4Offset + 8 <= v.ipOffset + v.totalLength);
+      }
+      if (kind === KIND_IPV6) {
+        assert.ok(v.ipOffset + v.totalLength <= captured);
+        assert.ok(v.l4Offset <= v.ipOffset + v.totalLength);
+        assert.ok(v.extensionHeaders <= MAX_EXTENSION_HEADERS);
         if (v.hasPorts) assert.ok(v.l4Offset + 8 <= v.ipOffset + v.totalLength);
       }
     }),
