@@ -59,6 +59,8 @@ export function status(
     dataplane: { heapUsedBytes: 0, batchMaxMs: 0 },
     drops: { noService: 0, malformed: 0, noBackend: 0, evicted: 0 },
     malformed: {},
+    ha: { role: "active", since: "2026-01-01T00:00:00.000Z", transitions: 0 },
+    announced: [],
     vips,
     ...fields,
   };

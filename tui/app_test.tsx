@@ -327,3 +327,17 @@ Deno.test("q quits: the dashboard stops polling", async () => {
     app.cleanup();
   }
 });
+
+Deno.test("the title line shows the node's HA role and how many VIPs it announces", async () => {
+  const ha = { since: "2026-01-01T00:00:00.000Z", transitions: 1 };
+  const source = new FakeSource([
+    status(5, [], { ha: { role: "standby", ...ha } }),
+    status(6, [], { ha: { role: "active", ...ha }, announced: ["198.18.0.100"] }),
+  ]);
+  await withApp(source, async (app) => {
+    const first = plain(await frameWhere(app, "the standby", (f) => f.includes("up 5s")));
+    assert.match(first, /^dsr top {2}eth0 02:00:c6:12:00:0a {2}standby {2}up 5s/m);
+    const next = plain(await frameWhere(app, "the active node", (f) => f.includes("up 6s")));
+    assert.match(next, /^dsr top {2}eth0 02:00:c6:12:00:0a {2}active announcing 1 {2}up 6s/m);
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * The two header lines: where the data comes from, then the totals
+ * The two header lines: where the data comes from and the node's role, then the totals
  * (packets/s and bit/s over every VIP, new connections/s, flows, drops by
  * reason).
  * @module
@@ -27,10 +27,17 @@ export function dropsText(drops: Record<string, number>): string {
   return nonZero.length === 0 ? "0" : nonZero.map(([k, n]) => `${k}=${si(n)}`).join(" ");
 }
 
+/** The node's HA role and announced VIPs, when it has any to tell (SPEC §11). */
+export function roleText(status: Status): string {
+  const role = status.ha?.role ?? "active";
+  const announced = status.announced?.length ? ` announcing ${status.announced.length}` : "";
+  return `${role}${announced}  `;
+}
+
 /** Two lines: title and totals. */
 export function Header({ status, total, label, width, down }: HeaderProps) {
   const where = status
-    ? `${status.iface} ${status.mac}  up ${formatUptime(status.uptimeSeconds)}`
+    ? `${status.iface} ${status.mac}  ${roleText(status)}up ${formatUptime(status.uptimeSeconds)}`
     : label;
   const title = fit(`dsr top  ${where}`, width);
   if (!status || down) {

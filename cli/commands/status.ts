@@ -4,7 +4,7 @@
  */
 
 import type { Status } from "../../control/status.ts";
-import { type Paths, requireDaemon } from "../client.ts";
+import { type Paths, requireDaemon } from "../../client/mod.ts";
 import { printJson, printTable } from "../print.ts";
 
 /** `dsr status [--json]`. */
@@ -20,8 +20,11 @@ export async function status(paths: Paths, opts: { json?: boolean }): Promise<vo
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(
     " ",
   );
+  const announced = s.announced.length > 0 ? `  announced ${s.announced.join(" ")}` : "";
   console.log(
-    `${s.iface} ${s.mac}  up ${s.uptimeSeconds}s  flows ${s.flows}  drops ${drops || "none"}`,
+    `${s.iface} ${s.mac}  ${s.ha.role}  up ${s.uptimeSeconds}s  flows ${s.flows}  drops ${
+      drops || "none"
+    }${announced}`,
   );
   for (const v of s.vips) {
     console.log(
