@@ -10,10 +10,10 @@
  */
 
 import { formatNet, parseIpv4 } from "../dataplane/addr.ts";
-import { serviceKey } from "./config.ts";
+import { serviceKey, type Vip } from "./config.ts";
 import type { Daemon } from "./daemon.ts";
 import { ipForwarding, isAdjacent, localAddresses } from "./netinfo.ts";
-import { realProber } from "./probers.ts";
+import { type Prober, realProber } from "./probers.ts";
 
 /** One thing doctor looked at. */
 export interface Finding {
@@ -72,108 +72,110 @@ async function hostFindings(daemon: Daemon): Promise<Finding[]> {
   return out;
 }
 
-/** Runs every check against the running daemon. */
+/** Runs every check against the running daemon, all at once: one probe's timeout bounds the whole run. */
 export async function runDoctor(daemon: Daemon): Promise<DoctorReport> {
-  const findings = await hostFindings(daemon);
   const host = daemon.dataplane;
   const shared = host.shared;
-  const macOf = (ip: string) => daemon.neighbor(ip).mac;
-  const nets = daemon.iface.subnets.map(formatNet).join(", ");
   const probe = realProber((neighbor, vip, port, ms) =>
     shared.neighborSeen[neighbor] === 0
       ? Promise.resolve("unresolved")
       : host.probe(neighbor, parseIpv4(vip), port, ms)
   );
-
   const vips = [...new Set(daemon.config.vips.map((v) => v.vip))];
-  const claims = await Promise.all(
-    vips.map((vip) => host.whoHas(parseIpv4(vip), WHO_HAS_WINDOW_MS)),
+  const servers = daemon.config.vips.flatMap((vip) =>
+    [...vip.rips.map((r) => r.ip), ...(vip.fallback ? [vip.fallback] : [])].map((ip) => ({
+      vip,
+      ip,
+    }))
   );
-  vips.forEach((vip, i) => {
-    if (claims[i].length === 0) {
-      findings.push(finding("arp", vip, null, `only the balancer answers ARP for ${vip}`, null));
-    }
-    for (const mac of claims[i]) {
-      const rip = daemon.config.vips.flatMap((v) => v.rips.map((r) => r.ip)).find((ip) =>
-        macOf(ip) === mac
-      );
-      findings.push(finding(
-        "arp",
-        vip,
-        rip
-          ? `real server ${rip} (${mac}) answers ARP for VIP ${vip}: the ARP problem is not solved there, clients may bypass the balancer`
-          : `host ${mac} answers ARP for VIP ${vip}: a second balancer, or a real server with the ARP problem unsolved`,
-        "",
-        `on ${
-          rip ?? `the host with MAC ${mac}`
-        }: dsr realserver setup --vip ${vip}   (arp_ignore=1, arp_announce=2)`,
-      ));
-    }
-  });
-
-  for (const vip of daemon.config.vips) {
-    const key = serviceKey(vip);
-    const servers = [...vip.rips.map((r) => r.ip), ...(vip.fallback ? [vip.fallback] : [])];
-    for (const ip of servers) {
-      const subject = `${ip} of ${key}`;
-      if (!isAdjacent(daemon.iface, ip)) {
-        findings.push(finding(
-          "adjacency",
-          subject,
-          `${ip} is not on ${nets} of ${daemon.iface.name}: DR needs real servers on the same L2 segment`,
-          "",
-          `dsr rip del ${vip.vip}:${vip.port} ${ip} --proto ${vip.proto}   (or give ${daemon.iface.name} an address on its subnet)`,
-        ));
-        continue;
-      }
-      const mac = macOf(ip);
-      findings.push(finding(
-        "resolved",
-        subject,
-        mac ? null : `${ip} does not answer ARP from the balancer`,
-        `${ip} is at ${mac}`,
-        `check that ${ip} is up and on the segment of ${daemon.iface.name}`,
-      ));
-      if (!mac || vip.proto !== "tcp" || vip.port === 0) continue;
-      const error = await probe({
-        type: "dr",
-        ip,
-        port: vip.port,
-        path: "/",
-        expect: 200,
-        vip: vip.vip,
-        vipPort: vip.port,
-        neighbor: daemon.neighbor(ip).slot,
-      }, PROBE_TIMEOUT_MS);
-      let fix: string | null = null;
-      if (error !== null) {
-        const direct = await probe(
-          {
-            type: "tcp",
-            ip,
-            port: vip.port,
-            path: "/",
-            expect: 200,
-            vip: vip.vip,
-            vipPort: vip.port,
-            neighbor: -1,
-          },
-          PROBE_TIMEOUT_MS,
-        );
-        fix = error.includes("(RST)") || direct !== null
-          ? `on ${ip}: start the service so it listens on ${vip.vip}:${vip.port} (or 0.0.0.0:${vip.port})`
-          : `on ${ip}: ip addr add ${vip.vip}/32 dev lo   (or: dsr realserver setup --vip ${vip.vip})`;
-      }
-      findings.push(finding(
-        "dr-path",
-        subject,
-        error === null
-          ? null
-          : `DR-path probe to ${vip.vip}:${vip.port} via ${ip} failed: ${error}`,
-        `${ip} answers for ${vip.vip}:${vip.port} on the DR path`,
-        fix,
-      ));
-    }
-  }
+  // Findings keep the order of the checks, whatever order the answers come in.
+  const parts = await Promise.all([
+    hostFindings(daemon),
+    ...vips.map((vip) => arpFindings(daemon, vip)),
+    ...servers.map(({ vip, ip }) => serverFindings(daemon, probe, vip, ip)),
+  ]);
+  const findings = parts.flat();
   return { ok: findings.every((f) => f.ok), findings };
+}
+
+/** Who answers ARP for `vip` besides the balancer. */
+async function arpFindings(daemon: Daemon, vip: string): Promise<Finding[]> {
+  const claims = await daemon.dataplane.whoHas(parseIpv4(vip), WHO_HAS_WINDOW_MS);
+  if (claims.length === 0) {
+    return [finding("arp", vip, null, `only the balancer answers ARP for ${vip}`, null)];
+  }
+  return claims.map((mac) => {
+    const rip = daemon.config.vips.flatMap((v) => v.rips.map((r) => r.ip)).find((ip) =>
+      daemon.neighbor(ip).mac === mac
+    );
+    return finding(
+      "arp",
+      vip,
+      rip
+        ? `real server ${rip} (${mac}) answers ARP for VIP ${vip}: the ARP problem is not solved there, clients may bypass the balancer`
+        : `host ${mac} answers ARP for VIP ${vip}: a second balancer, or a real server with the ARP problem unsolved`,
+      "",
+      `on ${
+        rip ?? `the host with MAC ${mac}`
+      }: dsr realserver setup --vip ${vip}   (arp_ignore=1, arp_announce=2)`,
+    );
+  });
+}
+
+/** Adjacency, resolution and the DR path of one real server of one service. */
+async function serverFindings(
+  daemon: Daemon,
+  probe: Prober,
+  vip: Vip,
+  ip: string,
+): Promise<Finding[]> {
+  const subject = `${ip} of ${serviceKey(vip)}`;
+  if (!isAdjacent(daemon.iface, ip)) {
+    const nets = daemon.iface.subnets.map(formatNet).join(", ");
+    return [finding(
+      "adjacency",
+      subject,
+      `${ip} is not on ${nets} of ${daemon.iface.name}: DR needs real servers on the same L2 segment`,
+      "",
+      `dsr rip del ${vip.vip}:${vip.port} ${ip} --proto ${vip.proto}   (or give ${daemon.iface.name} an address on its subnet)`,
+    )];
+  }
+  const mac = daemon.neighbor(ip).mac;
+  const out = [finding(
+    "resolved",
+    subject,
+    mac ? null : `${ip} does not answer ARP from the balancer`,
+    `${ip} is at ${mac}`,
+    `check that ${ip} is up and on the segment of ${daemon.iface.name}`,
+  )];
+  if (!mac || vip.proto !== "tcp" || vip.port === 0) return out;
+  const target = {
+    type: "dr" as const,
+    ip,
+    port: vip.port,
+    path: "/",
+    expect: 200,
+    vip: vip.vip,
+    vipPort: vip.port,
+    neighbor: daemon.neighbor(ip).slot,
+  };
+  // The direct check tells a missing VIP on the loopback from a service that does not listen.
+  const [error, direct] = await Promise.all([
+    probe(target, PROBE_TIMEOUT_MS),
+    probe({ ...target, type: "tcp", neighbor: -1 }, PROBE_TIMEOUT_MS),
+  ]);
+  let fix: string | null = null;
+  if (error !== null) {
+    fix = error.includes("(RST)") || direct !== null
+      ? `on ${ip}: start the service so it listens on ${vip.vip}:${vip.port} (or 0.0.0.0:${vip.port})`
+      : `on ${ip}: ip addr add ${vip.vip}/32 dev lo   (or: dsr realserver setup --vip ${vip.vip})`;
+  }
+  out.push(finding(
+    "dr-path",
+    subject,
+    error === null ? null : `DR-path probe to ${vip.vip}:${vip.port} via ${ip} failed: ${error}`,
+    `${ip} answers for ${vip.vip}:${vip.port} on the DR path`,
+    fix,
+  ));
+  return out;
 }
