@@ -7,7 +7,7 @@
 
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { RuntimeError, UsageError } from "../control/errors.ts";
-import type { Paths } from "./client.ts";
+import type { Paths } from "../client/mod.ts";
 import { addCheckOptions, addVipOptions } from "./options.ts";
 
 const DEFAULT_SOCKET = "/run/dsr/dsr.sock";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { DaemonClient, type Paths } from "../cli/client.ts";
+import { DaemonClient, type Paths } from "../client/mod.ts";
 import type { Status } from "../control/status.ts";
 import { selfCommand } from "./self.ts";
 import type { Lab } from "./topology.ts";
@@ -70,7 +70,7 @@ export async function plainView(paths: Paths, traffic: Traffic): Promise<void> {
   let finished = false;
   traffic.done.then(() => finished = true);
   while (!finished) {
-    const client = await DaemonClient.connect(paths.socket).catch(() => null);
+    const client = await DaemonClient.connect(paths).catch(() => null);
     let view = `the lab balancer is not answering on ${paths.socket}`;
     if (client) {
       try {

@@ -1,32 +1,24 @@
 /**
- * The dashboard's data source in `dsr top`: the daemon's control socket
- * (`GET /v1/status`, `PATCH /v1/vips/{vip}:{port}/{proto}/rips/{ip}`). It
- * connects lazily and again after any failure, so a daemon that restarts is
- * picked up by the next poll.
+ * The dashboard's data source in `dsr top`: a daemon's control API
+ * (`GET /v1/status`, `PATCH /v1/vips/{vip}:{port}/{proto}/rips/{ip}`), on
+ * this machine's socket or a balancer's through ssh. It connects lazily and
+ * again after any failure, so a daemon that restarts (or an ssh connection
+ * that drops) is picked up by the next poll.
  * @module
  */
 
-import { DaemonClient, servicePath } from "../cli/client.ts";
+import {
+  DaemonClient,
+  labelOf,
+  type Paths,
+  servicePath,
+  SSH_TIMEOUT_MS,
+  UnreachableError,
+} from "../client/mod.ts";
 import { UsageError } from "../control/errors.ts";
 import type { Status } from "../control/status.ts";
+import { whyUnreachable } from "../client/transport_unix.ts";
 import type { RipPatch, RipRef, StatusSource } from "./source.ts";
-
-/** Why the daemon on `path` cannot be reached, in a few words. */
-async function whyUnreachable(path: string, error?: unknown): Promise<string> {
-  try {
-    await Deno.lstat(path);
-  } catch {
-    return "no such socket (is the daemon running?)";
-  }
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const message = cause instanceof Error ? cause.message : String(cause ?? "");
-  if (error === undefined || /connection refused|os error 111/i.test(message)) {
-    return "connection refused (no daemon accepts on the socket)";
-  }
-  if (error instanceof Error && /permission denied/i.test(error.message)) return error.message;
-  // Deno's fetch says "error sending request for url (…): client error (Connect): …".
-  return message.replace(/^error sending request for url \([^)]*\): /, "");
-}
 
 /**
  * Settles as `promise` does, or rejects with {@linkcode Deno.errors.TimedOut}
@@ -44,31 +36,48 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-/** The daemon's socket as a {@linkcode StatusSource}. */
+/** Where a source finds its daemon: `Paths` without the state file. */
+export type Where = Omit<Paths, "state">;
+
+/** A daemon's control API as a {@linkcode StatusSource}. */
 export class DaemonSource implements StatusSource {
   #client: DaemonClient | null = null;
   #timeout: number;
+  #where: Paths;
+  /** The socket path, or the `ssh://` URL. */
+  readonly label: string;
 
   /**
-   * @param label the socket path
+   * @param where the daemon's socket path, or where to find the daemon (`host` for ssh)
    * @param options.timeoutMs how long a request may take before the daemon counts as not
-   *   answering (a daemon that hangs, or is stopping); default 3000
+   *   answering (a daemon that hangs, or is stopping); default 3000. Connecting through
+   *   ssh may take up to {@linkcode SSH_TIMEOUT_MS} on top.
    */
-  constructor(readonly label: string, options: { timeoutMs?: number } = {}) {
+  constructor(where: string | Where, options: { timeoutMs?: number } = {}) {
+    this.#where = typeof where === "string"
+      ? { socket: where, state: "" }
+      : { ...where, state: "" };
+    this.label = labelOf(this.#where);
     this.#timeout = options.timeoutMs ?? 3000;
   }
 
   async #connected(): Promise<DaemonClient> {
     if (this.#client) return this.#client;
-    let client: DaemonClient | null;
+    const ssh = Boolean(this.#where.host);
+    const pending = DaemonClient.reach(this.#where);
     try {
-      client = await within(DaemonClient.connect(this.label), this.#timeout);
+      return this.#client = await within(pending, this.#timeout + (ssh ? SSH_TIMEOUT_MS : 0));
     } catch (error) {
-      if (error instanceof Deno.errors.TimedOut) throw new Error(error.message);
-      throw new Error(await whyUnreachable(this.label, error));
+      // A connection that comes up after we gave up is not kept (nor its ssh process).
+      pending.then((late) => late.close(), () => {});
+      throw new Error(await this.#why(error));
     }
-    if (!client) throw new Error(await whyUnreachable(this.label));
-    return this.#client = client;
+  }
+
+  async #why(error: unknown): Promise<string> {
+    if (error instanceof UnreachableError) return error.reason;
+    if (error instanceof Deno.errors.TimedOut) return error.message;
+    return await whyUnreachable(this.#where.socket, error);
   }
 
   async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -79,8 +88,7 @@ export class DaemonSource implements StatusSource {
       // The daemon answered and refused (4xx): keep the connection, pass its words on.
       if (error instanceof UsageError) throw new Error(error.message);
       this.close();
-      if (error instanceof Deno.errors.TimedOut) throw new Error(error.message);
-      throw new Error(await whyUnreachable(this.label, error));
+      throw new Error(await this.#why(error));
     }
   }
 

@@ -6,7 +6,7 @@
 import { ConfigError, parseConfig } from "../../control/config.ts";
 import { RuntimeError, UsageError } from "../../control/errors.ts";
 import { formatConfig } from "../../control/state_file.ts";
-import { makeChange, type Paths, readConfig } from "../client.ts";
+import { makeChange, type Paths, readConfig } from "../../client/mod.ts";
 import { printChanges } from "../print.ts";
 
 /** `dsr config export`. */

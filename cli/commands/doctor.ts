@@ -4,7 +4,7 @@
  */
 
 import type { DoctorReport } from "../../control/doctor.ts";
-import { type Paths, requireDaemon } from "../client.ts";
+import { type Paths, requireDaemon } from "../../client/mod.ts";
 import { printJson } from "../print.ts";
 
 /** `dsr doctor [--json]`; returns 0 when every finding is fine, else 1. */

@@ -12,7 +12,7 @@ import type { Status } from "../../control/status.ts";
 import { serveLabHttp } from "../../lab/http_server.ts";
 import { selfCommand, spawnDetached } from "../../lab/self.ts";
 import { type Lab, labDescribe, labDown, labUp } from "../../lab/topology.ts";
-import { DaemonClient, makeChange, type Paths, readConfig } from "../client.ts";
+import { DaemonClient, makeChange, type Paths, readConfig } from "../../client/mod.ts";
 import type { Config } from "../../control/config.ts";
 
 const PREFIX = Deno.env.get("DSR_LAB_PREFIX") ?? "dsr-lab";
@@ -31,7 +31,7 @@ async function waitForDaemon(paths: Paths, lab: Lab, ms: number): Promise<Status
   const deadline = Date.now() + ms;
   let last = "no answer";
   while (Date.now() < deadline) {
-    const client = await DaemonClient.connect(paths.socket).catch(() => null);
+    const client = await DaemonClient.connect(paths).catch(() => null);
     if (client) {
       try {
         const status = await client.request<Status>("GET", "/v1/status");

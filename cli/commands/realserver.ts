@@ -14,7 +14,7 @@ import { addressSnippet, planRemove, planSetup, sysctlConf } from "../../realser
 import { deleteRecord, readRecord, recordPath, writeRecord } from "../../realserver/record.ts";
 import { inspect, run } from "../../realserver/system.ts";
 import { windowsRemoveScript, windowsSetupScript } from "../../realserver/windows.ts";
-import type { Paths } from "../client.ts";
+import type { Paths } from "../../client/mod.ts";
 import { printJson } from "../print.ts";
 
 /** One change: how a dry run shows it, how a real run announces it, and doing it. */

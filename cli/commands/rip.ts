@@ -13,7 +13,7 @@ import {
   parseVipPort,
   refusePortTranslation,
 } from "../../control/parse.ts";
-import { makeChange, type Paths, readConfig, servicePath } from "../client.ts";
+import { makeChange, type Paths, readConfig, servicePath } from "../../client/mod.ts";
 import { checkOf, hasCheckOptions, protoOf, type SharedOpts } from "../options.ts";
 
 interface RipOpts extends SharedOpts {

@@ -12,7 +12,7 @@ import { type LogFormat, setupLogging } from "../../control/log.ts";
 import { UsageError } from "../../control/errors.ts";
 import { Metrics, serveMetrics } from "../../control/metrics.ts";
 import { parseInteger, parseListen } from "../../control/parse.ts";
-import type { Paths } from "../client.ts";
+import type { Paths } from "../../client/mod.ts";
 
 /**
  * The id of a group named in /etc/group (or given as a number).

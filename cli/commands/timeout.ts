@@ -6,7 +6,7 @@
 import { setTimeouts } from "../../control/config_ops.ts";
 import { UsageError } from "../../control/errors.ts";
 import { parseSeconds } from "../../control/parse.ts";
-import { makeChange, type Paths } from "../client.ts";
+import { makeChange, type Paths } from "../../client/mod.ts";
 
 /** `dsr timeout set [--tcp S] [--tcpfin S] [--udp S]`. */
 export async function timeoutSet(

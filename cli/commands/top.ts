@@ -7,7 +7,7 @@
 import { RuntimeError } from "../../control/errors.ts";
 import { parseInteger } from "../../control/parse.ts";
 import { DaemonSource } from "../../tui/daemon_source.ts";
-import type { Paths } from "../client.ts";
+import type { Paths } from "../../client/mod.ts";
 
 /**
  * `dsr top [--interval MS]`: runs the dashboard until `q` (or Ctrl-C), then
@@ -29,7 +29,7 @@ export async function top(paths: Paths, opts: { interval: string }): Promise<num
     import("react"),
     import("../../tui/app.tsx"),
   ]);
-  const source = new DaemonSource(paths.socket);
+  const source = new DaemonSource(paths);
   try {
     // Ink turns itself non-interactive when CI is set; an explicit `dsr top` on a terminal is not.
     const app = render(createElement(App, { source, interval }), {

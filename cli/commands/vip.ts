@@ -6,7 +6,13 @@
 import { defaultCheck, serviceKey } from "../../control/config.ts";
 import { addVip, delVip, setVip } from "../../control/config_ops.ts";
 import { parseIp, parseVipPort } from "../../control/parse.ts";
-import { makeChange, type Paths, readConfig, requireDaemon, servicePath } from "../client.ts";
+import {
+  makeChange,
+  type Paths,
+  readConfig,
+  requireDaemon,
+  servicePath,
+} from "../../client/mod.ts";
 import { checkOf, hasCheckOptions, protoOf, type SharedOpts, vipFieldsOf } from "../options.ts";
 import { printJson, printTable } from "../print.ts";
 
