@@ -8,6 +8,7 @@
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Status } from "./status.ts";
+import { type Config, defaultCheck } from "./config.ts";
 
 type Labels = Record<string, string>;
 
@@ -55,9 +56,19 @@ export class Metrics {
   readonly registry = new Registry();
   #latency: Histogram;
   #status: Status | null = null;
+  /** Label sets the latency histogram holds, by their joined values. */
+  #observed = new Map<string, Labels>();
 
-  /** `status` is called once per scrape. */
-  constructor(status: () => Status) {
+  readonly #statusOf: () => Status;
+  readonly #config: (() => Config) | undefined;
+
+  /**
+   * `status` is called once per scrape; `config`, when given, names the
+   * fallback servers, whose check latency is kept as long as they are.
+   */
+  constructor(status: () => Status, config?: () => Config) {
+    this.#statusOf = status;
+    this.#config = config;
     const r = this.registry;
     const vipLabels = ["vip", "port", "proto"];
     const ripLabels = [...vipLabels, "rip"];
@@ -157,16 +168,40 @@ export class Metrics {
   observeCheck(service: string, rip: string, type: string, ms: number): void {
     const [addr, proto] = service.split("/");
     const at = addr.lastIndexOf(":");
-    this.#latency.observe(
-      { vip: addr.slice(0, at), port: addr.slice(at + 1), proto, rip, type },
-      ms / 1000,
+    const labels = { vip: addr.slice(0, at), port: addr.slice(at + 1), proto, rip, type };
+    this.#observed.set(Object.values(labels).join("|"), labels);
+    this.#latency.observe(labels, ms / 1000);
+  }
+
+  /**
+   * Drops the latency series of real servers that are gone, or whose check
+   * changed type: a deleted VIP or RIP must not live on in every scrape.
+   */
+  #forgetGone(status: Status): void {
+    const live = new Set(
+      status.vips.flatMap((v) =>
+        v.rips.map((r) => [v.vip, v.port, v.proto, r.ip, r.check.type].join("|"))
+      ),
     );
+    // A fallback is checked like a real server but is not listed in status.
+    for (const v of this.#config?.().vips ?? []) {
+      if (v.fallback === null) continue;
+      const type = (v.check ?? defaultCheck(v.proto)).type;
+      live.add([v.vip, v.port, v.proto, v.fallback, type].join("|"));
+    }
+    for (const [key, labels] of this.#observed) {
+      if (live.has(key)) continue;
+      this.#latency.remove(labels);
+      this.#observed.delete(key);
+    }
   }
 
   /** The Prometheus text exposition, from one status snapshot. */
   async scrape(): Promise<string> {
     this.#status = null;
     try {
+      this.#status = this.#statusOf();
+      this.#forgetGone(this.#status);
       return await this.registry.metrics();
     } finally {
       this.#status = null;

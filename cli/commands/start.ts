@@ -70,7 +70,7 @@ export async function start(
   try {
     server = await serveApi(daemon, paths.socket, abort.signal, { gid });
     if (listen) {
-      metrics = new Metrics(() => daemon.status());
+      metrics = new Metrics(() => daemon.status(), () => daemon.config);
       serveMetrics(metrics, listen, abort.signal);
       log("info", `metrics on http://${listen.hostname}:${listen.port}/metrics`);
     }
