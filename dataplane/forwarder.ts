@@ -20,6 +20,9 @@ import { rewriteMacs, writeArpReply, writeIcmpEchoReply } from "./frames.ts";
 import { formatMac } from "./addr.ts";
 import { hashAddr, hashFlow } from "./hash.ts";
 import {
+  ETH_HEADER_LENGTH,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV6,
   KIND_ARP,
   KIND_IPV4,
   KIND_MALFORMED,
@@ -49,6 +52,7 @@ import {
   G_DROP_STANDBY,
   G_ICMP_REPLIES,
   G_MALFORMED_BASE,
+  G_OTHER_MAC,
   type Program,
   S_BYTES,
   S_CONNECTIONS,
@@ -66,6 +70,15 @@ export const VERDICT_REPLY = 2;
 export const VERDICT_DROP = 3;
 /** Not ours (for example an ARP request for another address): nothing to do. */
 export const VERDICT_IGNORE = 4;
+
+/** The destination MAC is the balancer's own: every kind of frame is acted on. */
+const TO_US = 0;
+/** Broadcast: only ARP is acted on. */
+const TO_BROADCAST = 1;
+/** Solicited-node (33:33:ff:…) or all-nodes (33:33:00:00:00:01) multicast: only NDP. */
+const TO_NDP_MULTICAST = 2;
+/** Any other destination: some other host's frame, seen because capture is promiscuous. */
+const TO_OTHER = 3;
 
 const PERSIST_TABLE_MAX = 65_536;
 /**
@@ -105,6 +118,9 @@ export class Forwarder {
   #persist = new Map<number, FlowTable>();
   #usable: Uint8Array = new Uint8Array(0);
   #evictedSeen = 0;
+  /** The program's MAC as a 32-bit and a 16-bit number, for the fast path's one comparison. */
+  #macHigh = 0;
+  #macLow = 0;
   readonly #fastPath: boolean;
   /**
    * The fast path is on: the option, and the program is not a standby's. A
@@ -168,6 +184,9 @@ export class Forwarder {
     }
     this.#program = program;
     this.#fast = this.#fastPath && !program.standby;
+    const m = program.mac;
+    this.#macHigh = (m[0] << 24) | (m[1] << 16) | (m[2] << 8) | m[3];
+    this.#macLow = (m[4] << 8) | m[5];
   }
 
   /**
@@ -178,8 +197,8 @@ export class Forwarder {
    */
   process(frame: Uint8Array, len: number, tx: Uint8Array, now: number): number {
     // The common frame first, in one short pass: an unfragmented TCP or UDP
-    // datagram with a plain 20-byte IPv4 header, of a flow the table holds,
-    // to a real server whose MAC is known. Between two frames the kernel's
+    // datagram with a plain 20-byte IPv4 header, to the balancer's MAC, of a
+    // flow the table holds, to a real server whose MAC is known. Between two frames the kernel's
     // work evicts the CPU's caches, so a frame costs about as much as the
     // code and data it touches, and the general path touches several times
     // more. Anything else, a new flow included, takes the general path, which
@@ -189,7 +208,9 @@ export class Forwarder {
     if (
       !this.#fast || program === null || len < 42 || len > frame.length ||
       frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14] !== 0x45 ||
-      (frame[20] & 0x3f) !== 0 || frame[21] !== 0
+      (frame[20] & 0x3f) !== 0 || frame[21] !== 0 ||
+      ((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) !== this.#macHigh ||
+      ((frame[4] << 8) | frame[5]) !== this.#macLow
     ) return this.#general(frame, len, tx, now);
     const total = (frame[16] << 8) | frame[17];
     const proto = frame[23];
@@ -227,6 +248,21 @@ export class Forwarder {
   #general(frame: Uint8Array, len: number, tx: Uint8Array, now: number): number {
     const program = this.#program;
     const g = this.shared.global;
+    // Capture is promiscuous: a frame flooded or mirrored to this port is
+    // another host's, and acting on it would forward a second copy. Whose it
+    // is shows before any parsing; broadcast is ARP's and the NDP multicasts
+    // are IPv6's, and nothing else of theirs is acted on.
+    if (program !== null && (len < frame.length ? len : frame.length) >= ETH_HEADER_LENGTH) {
+      const to = destinationOf(frame, program.mac);
+      const type = (frame[12] << 8) | frame[13];
+      if (
+        to === TO_OTHER || (to === TO_BROADCAST && type !== ETHERTYPE_ARP) ||
+        (to === TO_NDP_MULTICAST && type !== ETHERTYPE_IPV6)
+      ) {
+        g[G_OTHER_MAC]++;
+        return VERDICT_IGNORE;
+      }
+    }
     const v = this.view;
     const kind = v.parse(frame, len);
     if (kind === KIND_MALFORMED) {
@@ -460,6 +496,18 @@ export function nextTcpState(state: number, flags: number): number {
   }
   if (state === FLOW_SYN && (flags & TCP_ACK)) return FLOW_ESTABLISHED;
   return state;
+}
+
+/** Whom a frame's destination MAC names (`TO_*`); the frame holds an Ethernet header. */
+function destinationOf(frame: Uint8Array, mac: Uint8Array): number {
+  if (sameMac(frame, 0, mac)) return TO_US;
+  const b0 = frame[0], b1 = frame[1], b2 = frame[2];
+  if ((b0 & b1 & b2 & frame[3] & frame[4] & frame[5]) === 0xff) return TO_BROADCAST;
+  if (b0 === 0x33 && b1 === 0x33) {
+    if (b2 === 0xff) return TO_NDP_MULTICAST;
+    if (b2 === 0 && frame[3] === 0 && frame[4] === 0 && frame[5] === 1) return TO_NDP_MULTICAST;
+  }
+  return TO_OTHER;
 }
 
 function sameMac(frame: Uint8Array, at: number, mac: Uint8Array): boolean {

@@ -50,6 +50,7 @@ import {
   G_DROP_STANDBY,
   G_ICMP_REPLIES,
   G_MALFORMED_BASE,
+  G_OTHER_MAC,
   G_SIZE,
   type Program,
   S_BYTES,
@@ -138,6 +139,12 @@ function globals(counts: Record<number, number>): number[] {
   return g;
 }
 
+const OTHER_MAC = "02:00:00:00:00:99";
+/** `frame` with its destination MAC replaced by `mac`. */
+const toMac = (mac: string, frame: Uint8Array) => {
+  frame.set(parseMac(mac), 0);
+  return frame;
+};
 const bytes = (n: number, seed = 0) => Array.from({ length: n }, (_, i) => (i * 7 + seed) & 255);
 const fromClient = (dst = VIP, o: { id?: number; mf?: boolean; fragOffset?: number } = {}) =>
   eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({ src: CLIENT, dst, ttl: 57, id: 4242, ...o });
@@ -258,6 +265,49 @@ const cases: Case[] = [
     name: "TCP SYN to an address that is not a VIP is ignored",
     frame: tcp(80, TCP_SYN, NOT_A_VIP).build(),
     verdict: VERDICT_IGNORE,
+  },
+  {
+    name: "SYN to VIP:80 for another host's MAC (flooded or mirrored) is ignored as otherMac",
+    frame: toMac(OTHER_MAC, tcp(80, TCP_SYN).build()),
+    verdict: VERDICT_IGNORE,
+    counters: [G_OTHER_MAC],
+  },
+  {
+    name: "a malformed frame for another host's MAC is not ours to count as malformed",
+    frame: toMac(OTHER_MAC, fromClient(VIP).ipv4({ src: CLIENT, dst: VIP, ihl: 4 }).build()),
+    verdict: VERDICT_IGNORE,
+    counters: [G_OTHER_MAC],
+  },
+  {
+    name: "SYN to VIP:80 sent to the broadcast MAC is ignored as otherMac (broadcast is ARP's)",
+    frame: toMac(BROADCAST, tcp(80, TCP_SYN).build()),
+    verdict: VERDICT_IGNORE,
+    counters: [G_OTHER_MAC],
+  },
+  {
+    name: "SYN to VIP:80 sent to a solicited-node multicast MAC is ignored as otherMac",
+    frame: toMac("33:33:ff:00:01:00", tcp(80, TCP_SYN).build()),
+    verdict: VERDICT_IGNORE,
+    counters: [G_OTHER_MAC],
+  },
+  {
+    name: "SYN to VIP:80 sent to an IPv4 multicast MAC is ignored as otherMac",
+    frame: toMac("01:00:5e:00:00:01", tcp(80, TCP_SYN).build()),
+    verdict: VERDICT_IGNORE,
+    counters: [G_OTHER_MAC],
+  },
+  {
+    name: "ARP request for a VIP unicast to another host's MAC is ignored as otherMac",
+    frame: toMac(OTHER_MAC, arp(1, VIP)),
+    verdict: VERDICT_IGNORE,
+    counters: [G_OTHER_MAC],
+  },
+  {
+    name: "ARP request for a VIP unicast to the balancer's MAC (a refresh) is answered",
+    frame: toMac(LB_MAC, arp(1, VIP)),
+    verdict: VERDICT_REPLY,
+    counters: [G_ARP_REPLIES],
+    reply: arpReply(VIP),
   },
   {
     name: "ICMP echo request to an address that is not a VIP is ignored",
@@ -559,6 +609,18 @@ Deno.test("ARP from an address that is no real server teaches nothing", () => {
   );
   assert.ok(h.shared.neighborSeen.every((t) => t === 0));
   assert.ok(h.shared.neighborMacs.every((b) => b === 0));
+});
+
+Deno.test("a known flow's frame for another host's MAC is ignored, not forwarded a second time", () => {
+  const h = setup();
+  assert.equal(run(h, tcp(80, TCP_SYN).build()).verdict, VERDICT_FORWARD);
+  const flooded = toMac(OTHER_MAC, tcp(80, TCP_ACK).build());
+  const { verdict, out } = run(h, flooded);
+  assert.equal(verdict, VERDICT_IGNORE);
+  assert.deepEqual(out, flooded);
+  assert.equal(h.shared.global[G_OTHER_MAC], 1);
+  assert.equal(h.shared.backends[RIP_A.id * B_STRIDE + B_PACKETS], 1);
+  assert.equal(run(h, tcp(80, TCP_ACK).build()).verdict, VERDICT_FORWARD);
 });
 
 Deno.test("mh sends every packet of one 5-tuple to the same real server", () => {
@@ -902,10 +964,13 @@ const FLOWS: [string, number, boolean, string][] = [
   [LB_IP, 80, false, CLIENT],
 ];
 
-/** A header byte to change: any, or often one the fast path checks (type, IHL, length, fragment, protocol, data offset). */
+/**
+ * A header byte to change: any, or often one the fast path checks
+ * (destination MAC, type, IHL, length, fragment, protocol, data offset).
+ */
 const POKED = fc.oneof(
-  fc.integer({ min: 12, max: 59 }),
-  fc.constantFrom(12, 13, 14, 16, 17, 20, 21, 23, 46),
+  fc.integer({ min: 0, max: 59 }),
+  fc.constantFrom(0, 3, 5, 12, 13, 14, 16, 17, 20, 21, 23, 46),
 );
 
 Deno.test("the fast path of process decides every frame as the general path does", () => {

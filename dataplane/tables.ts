@@ -41,8 +41,10 @@ export const G_KERNEL_DROPS = 12;
 export const G_HEAP_USED = 13; // bytes of the worker's JS heap in use
 export const G_BATCH_MAX_MS = 14; // ms: the loop's longest time away from the ring in the last second
 export const G_DROP_STANDBY = 15; // frames to a VIP a standby node did not forward (SPEC §11)
-export const G_MALFORMED_BASE = 16; // + MALFORMED_* reason code
-export const G_SIZE = 32;
+export const G_MALFORMED_BASE = 16; // + MALFORMED_* reason code (up to 15)
+/** Frames for another host's MAC that reached the promiscuous capture: ignored (SPEC §1). */
+export const G_OTHER_MAC = 32;
+export const G_SIZE = 48;
 
 /** Per-service counters: stride and offsets in `SharedTables.services`. */
 export const S_PACKETS = 0;
