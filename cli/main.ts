@@ -183,7 +183,8 @@ function buildTree(out: { code: number }) {
   ha.command("demote").description("make this node standby (keepalived: backup, fault, stop)")
     .action(async (_o, cmd) => await (await haCommands()).haSetRole(pathsOf(cmd), "standby"));
   ha.command("check").description("exit 0 while the daemon answers and its interface is up")
-    .action(async (_o, cmd) => await (await haCommands()).haCheck(pathsOf(cmd)));
+    .option("--min-uptime <s>", "fail until the daemon has run this long (keepalived's config)")
+    .action(async (opts, cmd) => await (await haCommands()).haCheck(pathsOf(cmd), opts));
   ha.command("keepalived").description("print a keepalived.conf for this node of a pair")
     .requiredOption("--iface <iface>", "interface VRRP runs on (its IPv4 address is the source)")
     .requiredOption("--peer <addr>", "the other node's address (unicast VRRP)")

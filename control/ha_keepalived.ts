@@ -40,6 +40,13 @@ export const DOWN_TIMER_ADVERTS = 1;
 export const CHECK_INTERVAL_S = 2;
 export const CHECK_TIMEOUT_S = 5;
 export const CHECK_FALL = 3;
+/**
+ * A dsr restarted while its keepalived is MASTER comes back standby, and
+ * keepalived calls notify_master only on a transition: the check fails until
+ * the new daemon has run longer than `fall` checks take, so keepalived goes
+ * to FAULT, the peer takes over, and this node rejoins as backup.
+ */
+export const CHECK_MIN_UPTIME_S = CHECK_INTERVAL_S * CHECK_FALL + 2;
 
 /**
  * keepalived splits a script line on blanks and has no quoting that survives
@@ -86,7 +93,7 @@ global_defs {
 }
 
 vrrp_script ${name}_check {
-  script ${script("ha check")}
+  script ${script(`ha check --min-uptime ${CHECK_MIN_UPTIME_S}`)}
   interval ${CHECK_INTERVAL_S}
   timeout ${CHECK_TIMEOUT_S}
   fall ${CHECK_FALL}

@@ -43,9 +43,9 @@ Deno.test("keepalived config: unicast VRRPv2 between the two nodes, not strict, 
   }
 });
 
-Deno.test("keepalived config: tracks dsr ha check every 2 s, timeout 5, fall 3", () => {
+Deno.test("keepalived config: tracks dsr ha check every 2 s, timeout 5, fall 3, failing on a daemon younger than 3 checks", () => {
   const l = lines();
-  assert.ok(l.includes(`script "${DSR.join(" ")} ha check"`));
+  assert.ok(l.includes(`script "${DSR.join(" ")} ha check --min-uptime 8"`));
   assert.deepEqual([CHECK_INTERVAL_S, CHECK_TIMEOUT_S, CHECK_FALL], [2, 5, 3]);
   for (const want of ["interval 2", "timeout 5", "fall 3"]) assert.ok(l.includes(want), want);
   const track = l.indexOf("track_script {");

@@ -76,6 +76,14 @@ Deno.test("a daemon started as standby forwards nothing until dsr ha promote; ds
       const check = () => dsr(paths, ["ha", "check"], { ns: lab.balancer.ns });
       const checked = await check();
       assert.equal(checked.code, 0, checked.stderr);
+      const young = await dsr(paths, ["ha", "check", "--min-uptime", "3600"], {
+        ns: lab.balancer.ns,
+      });
+      assert.equal(young.code, 1);
+      assert.match(
+        young.stderr,
+        /^dsr: error: the daemon started \S+ s ago, less than --min-uptime 3600\n$/,
+      );
 
       assert.equal(await curl(), false, "a standby answers no ARP for the VIP");
 

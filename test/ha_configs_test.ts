@@ -201,8 +201,8 @@ Deno.test("keepalived runs the printed config: one master promotes, the other de
     await waitFor(
       "both to run the check",
       async () =>
-        (await callsOf(a)).some((c) => c.args === `${socket} ha check`) &&
-        (await callsOf(b)).some((c) => c.args === `${socket} ha check`),
+        (await callsOf(a)).some((c) => c.args === `${socket} ha check --min-uptime 8`) &&
+        (await callsOf(b)).some((c) => c.args === `${socket} ha check --min-uptime 8`),
       6_000,
     );
     assert.ok(!(await callsOf(b)).some((c) => c.args.endsWith("promote")), "b never promoted");

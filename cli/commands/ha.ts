@@ -40,13 +40,20 @@ const CHECK_DEADLINE_MS = 2_000;
 
 /**
  * `dsr ha check`: succeeds while the local daemon answers and its interface
- * is up. keepalived runs it every 2 s, so it asks the daemon one question
+ * is up, and, with `--min-uptime S`, once the daemon has run S seconds.
+ * keepalived's config uses that: a dsr restarted under a MASTER keepalived
+ * comes back standby, and only failed checks (a FAULT, then a new election
+ * and notify) tell keepalived to promote it again. keepalived runs it every 2 s, so it asks the daemon one question
  * and `ip` the link state, each with a deadline.
  * @throws {RuntimeError} saying which of the two fails
  */
-export async function haCheck(paths: Paths): Promise<void> {
+export async function haCheck(paths: Paths, opts: { minUptime?: string } = {}): Promise<void> {
+  const minUptime = opts.minUptime === undefined
+    ? 0
+    : parseInteger(opts.minUptime, "--min-uptime", 0, 3600);
   const client = Deno.createHttpClient({ proxy: { transport: "unix", path: paths.socket } });
   let iface: string;
+  let uptime: number;
   try {
     const r = await fetch("http://dsr/v1/status", {
       client,
@@ -56,13 +63,18 @@ export async function haCheck(paths: Paths): Promise<void> {
       await r.body?.cancel();
       throw new Error(`HTTP ${r.status}`);
     }
-    iface = (await r.json()).iface;
+    ({ iface, uptimeSeconds: uptime } = await r.json());
   } catch (error) {
     throw new RuntimeError(
       `the daemon on ${paths.socket} does not answer: ${(error as Error).message}`,
     );
   } finally {
     client.close();
+  }
+  if (uptime < minUptime) {
+    throw new RuntimeError(
+      `the daemon started ${uptime} s ago, less than --min-uptime ${minUptime}`,
+    );
   }
   // Deno reads no file under /sys without every permission: ask ip.
   const { run } = await import("../../control/run.ts");
