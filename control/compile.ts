@@ -10,7 +10,13 @@
 
 import { parseIpv4, parseMac } from "../dataplane/addr.ts";
 import { PROTO_TCP, PROTO_UDP } from "../dataplane/packet.ts";
-import { newSchedState, schedulerCode } from "../dataplane/scheduler.ts";
+import { DEFAULT_RING_SIZE, type MaglevBackend } from "../dataplane/maglev.ts";
+import {
+  buildRing,
+  newSchedState,
+  type RingSource,
+  schedulerCode,
+} from "../dataplane/scheduler.ts";
 import {
   MAX_BACKENDS,
   MAX_NEIGHBORS,
@@ -116,6 +122,23 @@ interface CompilerState {
   generation: number;
   announced: ReadonlySet<number>;
   previous: ReadonlyMap<string, RipState>;
+  /** Maglev tables in use, by {@link ringKey}: unchanged ones are not built again. */
+  rings: ReadonlyMap<string, Uint16Array>;
+}
+
+/** What a Maglev table of member indexes depends on: size, members' keys and weights in order. */
+function ringKey(members: readonly MaglevBackend[], size: number): string {
+  let key = `${size}`;
+  for (const m of members) key += ` ${m.key}*${m.weight}`;
+  return key;
+}
+
+/** Options of a {@link Compiler}. */
+export interface CompilerOptions {
+  /** Builds a Maglev table; default {@link buildRing}. Tests and benchmarks count its calls. */
+  buildRing?: RingSource;
+  /** Entries of each Maglev table (a prime); default 65537. */
+  ringSize?: number;
 }
 
 /** What a config asks of each capacity. */
@@ -149,11 +172,18 @@ export class Compiler {
     generation: 0,
     announced: new Set(),
     previous: new Map(),
+    rings: new Map(),
   };
   /** Each compile's base state and the state adopting it installs. */
   #plans = new WeakMap<Compiled, { base: CompilerState; next: CompilerState }>();
 
-  constructor(readonly iface: IfaceInfo) {}
+  #buildRing: RingSource;
+  #ringSize: number;
+
+  constructor(readonly iface: IfaceInfo, options: CompilerOptions = {}) {
+    this.#buildRing = options.buildRing ?? buildRing;
+    this.#ringSize = options.ringSize ?? DEFAULT_RING_SIZE;
+  }
 
   /**
    * The neighbour slot of an address in the adopted compile, or -1 when no
@@ -211,6 +241,16 @@ export class Compiler {
     const serviceMap = new Map<string, number>();
     const backendNeighbor = new Int32Array(MAX_BACKENDS).fill(-1);
     const neighborIps = new Uint32Array(MAX_NEIGHBORS);
+    // A health flap changes one service's weights: only that table is built;
+    // every other is the adopted compile's, shared memory and all.
+    const rings = new Map<string, Uint16Array>();
+    const ringOf: RingSource = (members, size) => {
+      const key = ringKey(members, size);
+      let ring = rings.get(key) ?? base.rings.get(key);
+      if (ring === undefined) ring = this.#buildRing(members, size);
+      rings.set(key, ring);
+      return ring;
+    };
     const compileRip = (
       ripKey: string,
       ip: string,
@@ -248,7 +288,7 @@ export class Compiler {
         vip: parseIpv4(vip.vip),
         port: vip.port,
         proto: vip.proto === "tcp" ? PROTO_TCP : PROTO_UDP,
-        sched: newSchedState(schedulerCode(vip.scheduler), backends),
+        sched: newSchedState(schedulerCode(vip.scheduler), backends, this.#ringSize, ringOf),
         persistMs: vip.persist * 1000,
         fallback,
       });
@@ -300,6 +340,7 @@ export class Compiler {
         generation,
         announced: vips,
         previous: new Map([...rips].map(([k, r]) => [k, r.state])),
+        rings,
       },
     });
     return compiled;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseIpv4, parseMac } from "../dataplane/addr.ts";
 import { PROTO_TCP, PROTO_UDP } from "../dataplane/packet.ts";
-import { SCHED_MH, SCHED_RR } from "../dataplane/scheduler.ts";
+import { buildRing, SCHED_MH, SCHED_RR, type SchedState } from "../dataplane/scheduler.ts";
 import { MAX_BACKENDS, MAX_NEIGHBORS, MAX_SERVICES, type Program } from "../dataplane/tables.ts";
 import { type Compiled, Compiler, type RipConditions } from "./compile.ts";
 import { type Config, parseConfig } from "./config.ts";
@@ -47,6 +47,11 @@ function rid(c: Compiled, key: string): number {
   const rip = c.rips.get(key);
   assert.ok(rip, `no real server ${key}`);
   return rip.id;
+}
+
+/** A Maglev table as backend ids (the program holds member indexes). */
+function table(sched: SchedState): number[] {
+  return Array.from(sched.ring, (i) => sched.ringIds[i]);
 }
 
 function service(p: Program, id: number) {
@@ -317,11 +322,8 @@ Deno.test("the mh ring holds exactly the backends that take new flows", () => {
       const usable = rips.flatMap((r, i) =>
         !r.drain && r.weight > 0 ? [rid(c, `${WEB}|198.18.0.${11 + i}`)] : []
       );
-      const ring = new Set(c.program.services[0].sched.ring);
-      assert.deepEqual(
-        [...ring].sort(),
-        usable.length > 0 ? usable.sort() : [-1],
-      );
+      const ring = new Set(table(c.program.services[0].sched));
+      assert.deepEqual([...ring].sort(), usable.sort());
     }),
     { numRuns: 40 },
   );
@@ -331,15 +333,18 @@ Deno.test("a drained backend leaves the ring and comes back when enabled", () =>
   const compiler = new Compiler(IFACE);
   const before = step(compiler, config(web(ABC)), ALL_GOOD);
   const drainedId = rid(before, `${WEB}|198.18.0.12`);
-  assert.ok(before.program.services[0].sched.ring.includes(drainedId));
+  assert.ok(table(before.program.services[0].sched).includes(drainedId));
   const drained = step(
     compiler,
     config(web(ABC.map((r) => ({ ...r, drain: r.ip === "198.18.0.12" })))),
     ALL_GOOD,
   );
-  assert.ok(!drained.program.services[0].sched.ring.includes(drainedId));
+  assert.ok(!table(drained.program.services[0].sched).includes(drainedId));
   const enabled = step(compiler, config(web(ABC)), ALL_GOOD);
-  assert.deepEqual(enabled.program.services[0].sched.ring, before.program.services[0].sched.ring);
+  assert.deepEqual(
+    table(enabled.program.services[0].sched),
+    table(before.program.services[0].sched),
+  );
 });
 
 /** `n` services on VIPs from 198.18.128.0 up, `rips(i)` real servers each, round robin (no ring to build). */
@@ -486,4 +491,85 @@ Deno.test("an address no longer used frees its neighbour slot, reused by the nex
       .forgetNeighbors,
     [],
   );
+});
+
+/** A compiler that counts the Maglev tables it builds. */
+function counting(): { compiler: Compiler; builds: () => number } {
+  let n = 0;
+  const compiler = new Compiler(IFACE, {
+    ringSize: 1009,
+    buildRing: (members, size) => {
+      n++;
+      return buildRing(members, size);
+    },
+  });
+  return { compiler, builds: () => n };
+}
+
+/** `n` mh VIPs over the same four real servers, each weighing them its own way. */
+function weighted(n: number): Config {
+  return parseConfig({
+    version: 1,
+    vips: Array.from({ length: n }, (_, i) => ({
+      vip: `198.18.1.${i + 1}`,
+      port: 80,
+      rips: [0, 1, 2, 3].map((j) => ({
+        ip: `198.18.0.${11 + j}`,
+        weight: 1 + ((i >> (2 * j)) & 3),
+      })),
+    })),
+  });
+}
+
+Deno.test("a health flap builds one Maglev table; every other service keeps its own, the same memory", () => {
+  const { compiler, builds } = counting();
+  let down = "";
+  const conditions = { ...ALL_GOOD, healthy: (svc: string, ip: string) => `${svc}|${ip}` !== down };
+  const doc = weighted(50);
+  const first = step(compiler, doc, conditions);
+  assert.equal(builds(), 50, "one table per distinct weighting");
+  assert.equal(
+    step(compiler, doc, conditions).program.services[0].sched.ring,
+    first.program.services[0].sched.ring,
+  );
+  assert.equal(builds(), 50, "nothing changed, nothing built");
+  down = "198.18.1.8:80/tcp|198.18.0.12";
+  const flapped = step(compiler, doc, conditions);
+  assert.equal(builds(), 51);
+  const changed = flapped.services.get("198.18.1.8:80/tcp")!;
+  for (const s of flapped.program.services) {
+    const before = service(first.program, s.id).sched;
+    if (s.id === changed) {
+      assert.notEqual(s.sched.ring, before.ring);
+      assert.ok(!table(s.sched).includes(rid(flapped, `198.18.1.8:80/tcp|198.18.0.12`)));
+    } else {
+      assert.equal(s.sched.ring, before.ring, `service ${s.id}`);
+    }
+  }
+  down = "";
+  step(compiler, doc, conditions);
+  assert.equal(builds(), 52, "and one to come back");
+});
+
+Deno.test("services over the same servers with the same weights share one Maglev table", () => {
+  const { compiler, builds } = counting();
+  const same = config(web(ABC), api(ABC), web(ABC, { port: 8080, scheduler: "sh" }));
+  const c = step(compiler, same, ALL_GOOD);
+  assert.equal(builds(), 1);
+  const [a, b, d] = c.program.services.map((s) => s.sched);
+  assert.ok(a.ring === b.ring && b.ring === d.ring);
+  assert.ok(a.ring.buffer instanceof SharedArrayBuffer, "posted to the worker without a copy");
+  assert.notDeepEqual(table(a), table(b), "each maps the entries to its own backend ids");
+});
+
+Deno.test("a refused config builds no table, and a compile not adopted leaves no table behind", () => {
+  const { compiler, builds } = counting();
+  step(compiler, weighted(4), ALL_GOOD);
+  const before = builds();
+  assert.throws(() => compiler.compile(many(4097, () => [addr(0)]), ALL_GOOD), CapacityError);
+  assert.equal(builds(), before);
+  compiler.compile(weighted(6), ALL_GOOD);
+  assert.equal(builds(), before + 2);
+  compiler.compile(weighted(6), ALL_GOOD);
+  assert.equal(builds(), before + 4, "not adopted: its tables are not the compiler's");
 });

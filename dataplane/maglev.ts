@@ -46,6 +46,33 @@ export function buildMaglev(
   backends: readonly MaglevBackend[],
   size: number = DEFAULT_RING_SIZE,
 ): Int32Array {
+  checkBackends(backends, size);
+  return fill(new Int32Array(size), -1, backends);
+}
+
+/**
+ * Builds the Maglev table of {@link buildMaglev} into `out` (whose length is
+ * the table size), each entry the index in `members` of a backend instead of
+ * its id, without allocating a table of ids first. Entries are 0xffff when no
+ * member has weight > 0.
+ * @throws {RangeError} when `out.length` is not prime, there are more than
+ * 0xffff members, or a weight is not an integer >= 0.
+ */
+export function buildMaglevIndexes(
+  members: readonly MaglevBackend[],
+  out: Uint16Array,
+): Uint16Array {
+  if (members.length > 0xffff) {
+    throw new RangeError(
+      `A Maglev table of indexes holds at most 65535 members, got ${members.length}`,
+    );
+  }
+  const indexed = members.map((m, i) => ({ id: i, key: m.key, weight: m.weight }));
+  checkBackends(indexed, out.length);
+  return fill(out, 0xffff, indexed);
+}
+
+function checkBackends(backends: readonly MaglevBackend[], size: number): void {
   if (!isPrime(size)) throw new RangeError(`Maglev table size must be prime, got ${size}`);
   for (const b of backends) {
     if (!Number.isInteger(b.id) || b.id < 0) {
@@ -57,13 +84,25 @@ export function buildMaglev(
       );
     }
   }
-  const ring = new Int32Array(size).fill(-1);
+}
+
+/** Fills `ring` (every entry becomes `empty` first) with the ids of `backends`. */
+function fill<T extends Int32Array | Uint16Array>(
+  ring: T,
+  empty: number,
+  backends: readonly MaglevBackend[],
+): T {
+  const size = ring.length;
+  ring.fill(empty);
   const live = backends.filter((b) => b.weight > 0).sort((a, b) =>
     a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id
   );
   const n = live.length;
   if (n === 0) return ring;
-  if (n === 1) return ring.fill(live[0].id);
+  if (n === 1) {
+    ring.fill(live[0].id);
+    return ring;
+  }
 
   const divisor = live.reduce((g, b) => gcd(g, b.weight), 0);
   const weight = Int32Array.from(live, (b) => b.weight / divisor);
@@ -81,7 +120,7 @@ export function buildMaglev(
       if (credit[i] < maxWeight) continue;
       credit[i] -= maxWeight;
       let c = cursor[i];
-      while (ring[c] >= 0) {
+      while (ring[c] !== empty) {
         c += skip[i];
         if (c >= size) c -= size;
       }

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { buildMaglev, DEFAULT_RING_SIZE, isPrime, type MaglevBackend } from "./maglev.ts";
+import {
+  buildMaglev,
+  buildMaglevIndexes,
+  DEFAULT_RING_SIZE,
+  isPrime,
+  type MaglevBackend,
+} from "./maglev.ts";
 
 const SIZE = DEFAULT_RING_SIZE;
 
@@ -99,4 +105,25 @@ Deno.test("mh rejects a table size that is not prime and bad ids or weights", ()
   assert.throws(() => buildMaglev(backends(3), 65536), RangeError);
   assert.throws(() => buildMaglev([{ id: -1, key: "x", weight: 1 }], 13), RangeError);
   assert.throws(() => buildMaglev([{ id: 1, key: "x", weight: 1.5 }], 13), RangeError);
+});
+
+Deno.test("a table of member indexes, built in place, is the table of ids with each id replaced by its index", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 12 }),
+      (weights) => {
+        const members = weights.map((weight, i) => ({ id: 500 + i, key: `rs${i}`, weight }));
+        const out = new Uint16Array(1009);
+        assert.equal(buildMaglevIndexes(members, out), out);
+        const ids = buildMaglev(members, 1009);
+        assert.deepEqual(
+          Array.from(out, (i) => (i === 0xffff ? -1 : members[i].id)),
+          Array.from(ids),
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+  assert.throws(() => buildMaglevIndexes(backends(2), new Uint16Array(1000)), RangeError);
+  assert.throws(() => buildMaglevIndexes(backends(65536), new Uint16Array(13)), /65535/);
 });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { buildMaglev, DEFAULT_RING_SIZE, type MaglevBackend } from "./maglev.ts";
+import { buildMaglevIndexes, DEFAULT_RING_SIZE, type MaglevBackend } from "./maglev.ts";
 
 /** Round robin. */
 export const SCHED_RR = 0;
@@ -47,23 +47,66 @@ export interface SchedState {
   ids: Int32Array;
   /** Effective weight per backend (same index as `ids`); 0 takes no new flows. */
   weights: Int32Array;
-  /** Maglev table over the same backends and weights (`sh` and `mh`), else empty. */
-  ring: Int32Array;
+  /**
+   * Maglev table (`sh` and `mh`) over the backends with weight > 0: each
+   * entry an index into `ringIds`. Empty for other schedulers and when no
+   * backend takes new flows. Never written once built: services with the same
+   * members share one, in shared memory, so posting a program shares it with
+   * the worker instead of copying it.
+   */
+  ring: Uint16Array;
+  /** Backend id of each ring index: the backends with weight > 0, in key order. */
+  ringIds: Int32Array;
   /** rr cursor at [0]; smooth-wrr current weights at [1 + i]. */
   scratch: Int32Array;
 }
 
+/** The most backends one Maglev table indexes (its entries are 16-bit). */
+export const MAX_RING_MEMBERS = 0xffff;
+
+/** The backends a Maglev table is built over: weight > 0, in key order (then id). */
+export function ringMembers(backends: readonly MaglevBackend[]): MaglevBackend[] {
+  return backends.filter((b) => b.weight > 0).sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id
+  );
+}
+
+/**
+ * Makes the Maglev table of `size` entries over `members` (from
+ * {@linkcode ringMembers}), each entry an index into `members`.
+ */
+export type RingSource = (members: readonly MaglevBackend[], size: number) => Uint16Array;
+
+/**
+ * Builds a Maglev table of member indexes in a SharedArrayBuffer, so a
+ * program posted to the worker shares it. It depends only on the members'
+ * keys and weights, not on their ids: services over the same servers with
+ * the same weights can share one.
+ * @throws {RangeError} from {@linkcode buildMaglevIndexes} (bad weight or size), or
+ * with more than {@linkcode MAX_RING_MEMBERS} members.
+ */
+export function buildRing(members: readonly MaglevBackend[], size: number): Uint16Array {
+  if (members.length > MAX_RING_MEMBERS) {
+    throw new RangeError(`A Maglev table indexes at most ${MAX_RING_MEMBERS} backends`);
+  }
+  if (members.length === 0) return new Uint16Array(0);
+  // Built in place: a table of ids first would be 4 bytes an entry of garbage.
+  return buildMaglevIndexes(members, new Uint16Array(new SharedArrayBuffer(size * 2)));
+}
+
 /**
  * Builds the scheduling state of a service over `backends` (in that order);
- * the Maglev table of `ringSize` entries is built for `sh` and `mh` only.
- * Rebuild it whenever backends or weights change.
+ * the Maglev table of `ringSize` entries is made for `sh` and `mh` only, by
+ * `rings` (default {@linkcode buildRing}; the compiler passes its cache).
+ * Make a new state whenever backends or weights change.
  * @throws {RangeError} when `kind` is not a `SCHED_*` code, or from
- * {@linkcode buildMaglev} (bad id, weight or ring size).
+ * {@linkcode buildRing} (bad id, weight or ring size).
  */
 export function newSchedState(
   kind: number,
   backends: readonly MaglevBackend[],
   ringSize: number = DEFAULT_RING_SIZE,
+  rings: RingSource = buildRing,
 ): SchedState {
   if (!Number.isInteger(kind) || kind < SCHED_RR || kind > SCHED_MH) {
     throw new RangeError(`Unknown scheduler code ${kind}: expected ${SCHED_RR} to ${SCHED_MH}`);
@@ -76,12 +119,13 @@ export function newSchedState(
     }
   }
   const hashed = kind === SCHED_SH || kind === SCHED_MH;
-  const ring = hashed ? buildMaglev(backends, ringSize) : new Int32Array(0);
+  const members = hashed ? ringMembers(backends) : [];
   return {
     kind,
     ids: Int32Array.from(backends, (b) => b.id),
     weights: Int32Array.from(backends, (b) => b.weight),
-    ring,
+    ring: hashed ? rings(members, ringSize) : new Uint16Array(0),
+    ringIds: Int32Array.from(members, (b) => b.id),
     scratch: new Int32Array(1 + backends.length),
   };
 }
@@ -103,9 +147,9 @@ export function pick(
   const n = ids.length;
   switch (s.kind) {
     case SCHED_MH:
-      return s.ring.length === 0 ? -1 : s.ring[(flowHash >>> 0) % s.ring.length];
+      return s.ring.length === 0 ? -1 : s.ringIds[s.ring[(flowHash >>> 0) % s.ring.length]];
     case SCHED_SH:
-      return s.ring.length === 0 ? -1 : s.ring[(srcHash >>> 0) % s.ring.length];
+      return s.ring.length === 0 ? -1 : s.ringIds[s.ring[(srcHash >>> 0) % s.ring.length]];
     case SCHED_RR: {
       const scratch = s.scratch;
       for (let tries = 0; tries < n; tries++) {

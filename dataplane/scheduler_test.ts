@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { hashAddr, hashFlow } from "./hash.ts";
-import type { MaglevBackend } from "./maglev.ts";
+import { buildMaglev, type MaglevBackend } from "./maglev.ts";
 import {
+  buildRing,
   newSchedState,
   pick,
+  ringMembers,
   SCHED_LC,
   SCHED_MH,
   SCHED_RR,
@@ -146,4 +148,43 @@ Deno.test("every scheduler returns -1 when no backend is usable", () => {
     assert.equal(pick(newSchedState(kind, backends([0, 0]), 1009), 1, 2, none, none), -1);
     assert.equal(pick(newSchedState(kind, [], 1009), 1, 2, none, none), -1);
   }
+});
+
+Deno.test("a Maglev table of member indexes picks what the table of ids picks, from shared memory", () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 8 }), (weights) => {
+      const list = backends(weights);
+      const s = newSchedState(SCHED_MH, list, 1009);
+      const ids = buildMaglev(list, 1009);
+      if (weights.every((w) => w === 0)) {
+        assert.equal(s.ring.length, 0);
+        return;
+      }
+      assert.ok(s.ring.buffer instanceof SharedArrayBuffer);
+      assert.deepEqual(Array.from(s.ring, (i) => s.ringIds[i]), Array.from(ids));
+    }),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("the table depends on members' keys and weights, not their ids or order", () => {
+  const a = backends([1, 2, 3]);
+  const b = a.map((m, i) => ({ ...m, id: 100 + i })).reverse();
+  assert.deepEqual(ringMembers(b).map((m) => m.key), ringMembers(a).map((m) => m.key));
+  assert.deepEqual(buildRing(ringMembers(b), 1009), buildRing(ringMembers(a), 1009));
+});
+
+Deno.test("newSchedState takes its table from the ring source it is given", () => {
+  const given = new Uint16Array(new SharedArrayBuffer(1009 * 2));
+  const asked: string[] = [];
+  const s = newSchedState(SCHED_SH, backends([1, 0, 1]), 1009, (members, size) => {
+    asked.push(`${members.map((m) => m.key).join(",")}/${size}`);
+    return given;
+  });
+  assert.equal(s.ring, given);
+  assert.deepEqual(asked, ["198.18.0.10:80,198.18.0.12:80/1009"]);
+  assert.deepEqual(Array.from(s.ringIds), [10, 12]);
+  newSchedState(SCHED_WLC, backends([1]), 1009, () => {
+    throw new Error("wlc has no table");
+  });
 });
