@@ -7,26 +7,24 @@
 
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { RuntimeError, UsageError } from "../control/errors.ts";
-import type { Paths } from "../client/mod.ts";
+import { whenInterrupted } from "../client/transport_ssh.ts";
+import { addCompletions } from "./completion.ts";
 import { addCheckOptions, addVipOptions } from "./options.ts";
-
-const DEFAULT_SOCKET = "/run/dsr/dsr.sock";
-const DEFAULT_STATE = "/var/lib/dsr/state.json";
-
-/** Global options resolved against the environment. */
-function pathsOf(cmd: { optsWithGlobals(): { socket?: string; state?: string } }): Paths {
-  const o = cmd.optsWithGlobals();
-  return {
-    socket: o.socket ?? Deno.env.get("DSR_SOCKET") ?? DEFAULT_SOCKET,
-    state: o.state ?? Deno.env.get("DSR_STATE") ?? DEFAULT_STATE,
-  };
-}
+import { DEFAULT_SOCKET, DEFAULT_STATE, everyPathsOf, pathsOf } from "./where.ts";
 
 function buildTree(out: { code: number }) {
   const program = new Command("dsr")
     .description("Layer 4 Direct Server Return load balancer")
     .option("--socket <path>", `control socket (env DSR_SOCKET, default ${DEFAULT_SOCKET})`)
     .option("--state <file>", `state file (env DSR_STATE, default ${DEFAULT_STATE})`)
+    .option(
+      "--host <url>",
+      "a balancer's daemon through ssh: ssh://[USER@]HOST[:PORT][/SOCKET] " +
+        "(env DSR_HOST; status and top take several)",
+      (url: string, all: string[]) => [...all, url],
+      [] as string[],
+    )
+    .option("--ssh-config <file>", "ssh_config file for --host (ssh -F; env DSR_SSH_CONFIG)")
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => {} });
@@ -107,12 +105,12 @@ function buildTree(out: { code: number }) {
 
   program.command("status").description("show the running balancer").option("--json", "print JSON")
     .action(async (opts, cmd) => {
-      await (await import("./commands/status.ts")).status(pathsOf(cmd), opts);
+      out.code = await (await import("./commands/status.ts")).status(everyPathsOf(cmd), opts);
     });
   program.command("top").description("the live dashboard: rates, real servers, drain, weight")
     .option("--interval <ms>", "milliseconds between updates", "1000")
     .action(async (opts, cmd) => {
-      out.code = await (await import("./commands/top.ts")).top(pathsOf(cmd), opts);
+      out.code = await (await import("./commands/top.ts")).top(everyPathsOf(cmd), opts);
     });
 
   program.command("timeout").description("flow timeouts").command("set")
@@ -245,25 +243,17 @@ function buildTree(out: { code: number }) {
   return program;
 }
 
-/**
- * `dsr completions bash|zsh|fish|powershell` prints a completion script that
- * calls back `dsr complete -- …`; both come from @bomb.sh/tab, which reads
- * the command tree, so completions never drift from the commands.
- */
-async function addCompletions(program: ReturnType<typeof buildTree>): Promise<void> {
-  const { default: tab } = await import("@bomb.sh/tab/commander");
-  // extra-typings wraps commander's own Command class; tab takes the plain type.
-  tab(program as unknown as Parameters<typeof tab>[0], { completionCommandName: "completions" });
-}
-
 /** Runs the command line `args`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   const out = { code: 0 };
   const program = buildTree(out);
   try {
-    await addCompletions(program);
-    await program.parseAsync(args, { from: "user" });
-    return out.code;
+    await addCompletions(program, args);
+    // A signal while an ssh tunnel is open closes it (and its directory) and ends the command.
+    return await Promise.race([
+      program.parseAsync(args, { from: "user" }).then(() => out.code),
+      whenInterrupted(),
+    ]);
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0;

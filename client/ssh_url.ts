@@ -31,6 +31,7 @@ const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})$/;
 const IPV6_RE = /^[0-9A-Fa-f:.]{2,45}$/;
 // ':' separates the two ends of `ssh -L`; whitespace and controls never belong in a path we pass.
+// deno-lint-ignore no-control-regex
 const SOCKET_RE = /^\/[^\s:\x00-\x1f\x7f]*$/;
 
 /**

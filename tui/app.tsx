@@ -18,7 +18,7 @@ import { type BodyLine, bodyLines, moveSelection, nextSort, type SortMode } from
 import type { StatusSource } from "./source.ts";
 import { ALERT } from "./theme.ts";
 import { type Change, useChanges } from "./use_changes.ts";
-import { useStatusFeed } from "./use_status.ts";
+import { type ExternalFeed, useStatusFeed } from "./use_status.ts";
 import { useTerminalSize } from "./use_size.ts";
 
 /** Dashboard props. */
@@ -30,6 +30,8 @@ export interface AppProps {
   columns?: number;
   /** Terminal height; default the terminal's own. */
   rows?: number;
+  /** A feed polled elsewhere (the multi-balancer view); default: the dashboard polls `source`. */
+  feed?: ExternalFeed;
 }
 
 /** Lines around the body: two of header, the column titles, the footer. */
@@ -41,10 +43,10 @@ function ripIndex(lines: readonly BodyLine[], at: number): number {
 }
 
 /** The dashboard. */
-export function App({ source, interval = 1000, columns, rows }: AppProps) {
+export function App({ source, interval = 1000, columns, rows, feed: external }: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize({ columns, rows });
-  const [feed, refresh] = useStatusFeed(source, interval);
+  const [feed, refresh] = useStatusFeed(source, interval, external);
   const [sort, setSort] = useState<SortMode>("config");
   const [help, setHelp] = useState(false);
   // The selected row: a ref, so keys pressed faster than renders each move it.

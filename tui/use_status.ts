@@ -1,83 +1,42 @@
 /**
- * The dashboard's feed: polls the data source every `interval` ms (the next
- * poll starts when the previous one has ended), folds each document into
- * the rates, and remembers why the last poll failed until one succeeds.
+ * The dashboard's feed as a React hook: a {@linkcode startPolling} poller
+ * while the component is mounted, or a feed polled elsewhere (the
+ * multi-balancer view polls every node and hands the selected one down).
  * @module
  */
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Status } from "../control/status.ts";
-import { advanceRates, emptyRates, type Rates } from "./rates.ts";
+import { emptyFeed, type Feed, startPolling } from "./poller.ts";
 import type { StatusSource } from "./source.ts";
 
-/** What the last polls said. */
-export interface Feed {
-  /** The last document, null until one arrived. */
-  status: Status | null;
-  rates: Rates;
-  /** Why the last poll failed; null when it succeeded. */
-  error: string | null;
-  /** Documents received so far. */
-  received: number;
+export type { Feed } from "./poller.ts";
+
+/** A feed polled elsewhere, and how to ask for a poll now. */
+export interface ExternalFeed {
+  feed: Feed;
+  refresh: () => void;
 }
 
 /**
- * Polls `source` while the component is mounted.
+ * Polls `source` while the component is mounted, unless `external` is given.
  * @returns the feed, and `refresh()` to poll now (after a change)
  */
 export function useStatusFeed(
   source: StatusSource,
   interval: number,
+  external?: ExternalFeed,
 ): [Feed, () => void] {
-  const [feed, setFeed] = useState<Feed>(() => ({
-    status: null,
-    rates: emptyRates(),
-    error: null,
-    received: 0,
-  }));
-  const poll = useRef<() => void>(() => {});
+  const [feed, setFeed] = useState<Feed>(emptyFeed);
+  const poller = useRef<{ refresh(): void } | null>(null);
+  const polled = external === undefined;
 
   useEffect(() => {
-    let stopped = false;
-    let busy = false;
-    let again = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let rates = emptyRates();
-    let received = 0;
-    const tick = async () => {
-      clearTimeout(timer);
-      if (busy) {
-        again = true;
-        return;
-      }
-      busy = true;
-      try {
-        const status = await source.status();
-        rates = advanceRates(rates, status);
-        received++;
-        if (!stopped) setFeed({ status, rates, error: null, received });
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        if (!stopped) setFeed((f) => ({ ...f, error: reason }));
-      } finally {
-        busy = false;
-      }
-      if (stopped) return;
-      if (again) {
-        again = false;
-        tick();
-      } else {
-        timer = setTimeout(tick, interval);
-      }
-    };
-    poll.current = () => void tick();
-    tick();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [source, interval]);
+    if (!polled) return;
+    const p = startPolling(source, interval, setFeed);
+    poller.current = p;
+    return () => p.stop();
+  }, [source, interval, polled]);
 
-  const refresh = useCallback(() => poll.current(), []);
-  return [feed, refresh];
+  const refresh = useCallback(() => poller.current?.refresh(), []);
+  return external ? [external.feed, external.refresh] : [feed, refresh];
 }
