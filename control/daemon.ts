@@ -362,7 +362,7 @@ export class Daemon {
   /** Publishes `compiled` in the role given (default: the one in force). */
   #run(compiled: Compiled, standby = this.#ha.standby): void {
     this.#reachable = this.#reachability(compiled);
-    this.#dataplane.publish({ ...compiled.program, standby });
+    this.#dataplane.publish({ ...compiled.program, standby, routed: this.#announce !== null });
     this.#updateAnnounce(standby);
   }
 

@@ -119,6 +119,7 @@ Deno.test("taking the role in force publishes nothing and counts no transition",
     assert.deepEqual([status.role, status.transitions], ["active", 0]);
     assert.equal(host.dataplaneMade.programs.length, published);
     assert.equal(lastProgram(host).standby, false);
+    assert.equal(lastProgram(host).routed, false, "without --announce, VIPs are reached by ARP");
   } finally {
     await stop(host, daemon);
   }
@@ -130,6 +131,7 @@ Deno.test("--announce: the table holds each VIP whose services have their need, 
   try {
     await host.clock.tick(1);
     assert.deepEqual(host.announced, [VIP, VIP2]);
+    assert.ok(host.dataplaneMade.programs.every((p) => p.routed === true), "routed: no ARP");
     assert.deepEqual(daemon.status().announced, [VIP, VIP2]);
     host.checks.set(RS1, "connection refused");
     // The third failure (fall 3) lands at 6 s; the table follows within a second.

@@ -44,6 +44,7 @@ export interface TestProgram {
   forgetNeighbors?: number[];
   garp?: string[];
   standby?: boolean;
+  routed?: boolean;
 }
 
 /** The balancer's MAC and address in every test program unless overridden. */
@@ -92,6 +93,7 @@ export function buildProgram(o: TestProgram): Program {
     forgetNeighbors: o.forgetNeighbors ?? [],
     garp: (o.garp ?? []).map(parseIpv4),
     standby: o.standby ?? false,
+    routed: o.routed ?? false,
   };
 }
 

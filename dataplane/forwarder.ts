@@ -391,7 +391,7 @@ export class Forwarder {
       this.shared.neighborSeen[slot] = Date.now();
     }
     if (
-      v.arpOp === 1 && !program.standby && this.#index.hasVip(v.arpTargetIp) &&
+      v.arpOp === 1 && !program.standby && !program.routed && this.#index.hasVip(v.arpTargetIp) &&
       v.arpSenderIp !== v.arpTargetIp
     ) {
       this.replyLength = writeArpReply(tx, frame, v, program.mac);

@@ -540,6 +540,16 @@ Deno.test("a standby still learns real servers' MACs from ARP", () => {
   assert.equal(formatMac(h.shared.neighborMacs, slot * 8), RIP_DARK.mac);
 });
 
+Deno.test("a routed node (--announce) answers no ARP for a VIP but forwards to it", () => {
+  const h = setup({ ...TABLE, routed: true });
+  assert.equal(run(h, arp(1, VIP)).verdict, VERDICT_IGNORE);
+  assert.equal(h.shared.global[G_ARP_REPLIES], 0);
+  const syn = tcp(80, TCP_SYN).build();
+  const { verdict, out } = run(h, syn);
+  assert.equal(verdict, VERDICT_FORWARD);
+  assert.deepEqual(out, rewritten(syn, RIP_A));
+});
+
 Deno.test("a standby still takes the SYN-ACK of a DR-path probe (health checks go on)", () => {
   const h = setup({ ...TABLE, standby: true });
   h.fwd.probes.add(7, parseIpv4(VIP), 80, 61000, 5000);

@@ -149,8 +149,8 @@ export class ForwardingLoop {
 
   #garp(vip: number): void {
     const program = this.forwarder.program;
-    // A standby must not pull the VIP's traffic towards itself.
-    if (!program || program.standby) return;
+    // A standby must not pull the VIP's traffic towards itself; a routed node need not.
+    if (!program || program.standby || program.routed) return;
     this.#send(writeGarp(this.io.tx, program.mac, vip));
   }
 

@@ -131,6 +131,14 @@ Deno.test("a garp command announces a VIP from the balancer's MAC", () => {
   assert.deepEqual(h.io.sent, [garp(VIP)]);
 });
 
+Deno.test("a routed node (--announce) sends no gratuitous ARP", () => {
+  const h = setup();
+  h.loop.post({ seq: 1, body: { ...program({ garp: [VIP, VIP2] }), routed: true } });
+  h.loop.post({ seq: 2, body: { type: "garp", vip: parseIpv4(VIP) } });
+  h.loop.applyPending();
+  assert.equal(h.io.sent.length, 0);
+});
+
 Deno.test("a standby sends no gratuitous ARP, neither for a program nor on command, but still resolves real servers", () => {
   const h = setup();
   h.loop.post({ seq: 1, body: { ...program({ garp: [VIP, VIP2] }), standby: true } });

@@ -146,6 +146,13 @@ export interface Program {
    * Absent: the node is active.
    */
   standby?: boolean;
+  /**
+   * VIP traffic reaches the node by routes it announces (`--announce`), not
+   * by ARP: it answers no ARP for VIPs and sends no gratuitous ARP, so the
+   * nodes of an ECMP group never fight over a VIP in ARP caches, and a
+   * withdrawn VIP stays unreachable. Absent: false.
+   */
+  routed?: boolean;
 }
 
 /**
