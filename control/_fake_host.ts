@@ -116,6 +116,13 @@ export class FakeHost implements Host {
     return this.#dataplane;
   }
 
+  /** Whether the interface exists; a test deletes it by setting this false. */
+  ifaceThere = true;
+
+  ifaceExists(): Promise<boolean> {
+    return Promise.resolve(this.ifaceThere);
+  }
+
   ifaceInfo(): Promise<IfaceInfo> {
     return Promise.resolve(FAKE_IFACE);
   }

@@ -51,6 +51,8 @@ const WATCH_MS = 200;
 const NEIGHBOR_GRACE_MS = 3_000;
 /** A MAC not confirmed for this long is unresolved (the loop asks every 15 s). */
 const NEIGHBOR_STALE_MS = 60_000;
+/** The interface's existence is checked every this many watches (1 s). */
+const IFACE_CHECK_EVERY = 5;
 /** How long a program may take to reach the worker before a change answers anyway. */
 const APPLY_WAIT_MS = 500;
 /** A claim on a VIP by another host is logged once per this period. */
@@ -82,6 +84,7 @@ export class Daemon {
   #queue: Promise<void> = Promise.resolve();
   #reachable = "";
   #watch: TimerId | undefined;
+  #watches = 0;
   #stopped = false;
   #offloads: string[] = [];
   #failed: (reason: Error) => void = () => {};
@@ -507,8 +510,23 @@ export class Daemon {
       }
       // A MAC first learned, or a repair due: the announce table follows within a tick.
       this.#updateAnnounce();
+      if (++this.#watches % IFACE_CHECK_EVERY === 0) this.#checkIface();
       this.#scheduleWatch();
     }, WATCH_MS);
+  }
+
+  /**
+   * A deleted interface leaves the capture silent forever: the daemon stops
+   * (see `failure`) instead of answering on its socket as if it forwarded.
+   */
+  #checkIface(): void {
+    this.#host.ifaceExists(this.iface.name).then((there) => {
+      if (!there && !this.#stopped) {
+        this.#failed(
+          new RuntimeError(`interface ${this.iface.name} is gone: stopped forwarding`),
+        );
+      }
+    }, () => {});
   }
 
   /** Another host answered ARP for a VIP: the ARP problem on a real server, or a second balancer. */

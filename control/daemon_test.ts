@@ -218,3 +218,20 @@ Deno.test("reload refuses a state file with a local VIP and keeps the configurat
     await daemon.stop();
   }
 });
+
+Deno.test("a deleted interface stops the daemon with one line instead of a silent capture", async () => {
+  const host = new FakeHost();
+  const { daemon } = await started(host);
+  try {
+    let failed: Error | null = null;
+    daemon.failure.catch((e) => failed = e);
+    await host.clock.tick(2_000);
+    assert.equal(failed, null);
+    host.ifaceThere = false;
+    await host.clock.tick(1_000);
+    assert.ok(failed !== null, "the daemon reported the failure");
+    assert.equal((failed as Error).message, "interface eth0 is gone: stopped forwarding");
+  } finally {
+    await daemon.stop();
+  }
+});

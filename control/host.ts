@@ -10,6 +10,7 @@
 
 import { AnnounceTable, type SyncResult } from "./announce.ts";
 import type { Clock } from "./clock.ts";
+import { run } from "./run.ts";
 import { realClock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { DataplaneHost, type ProbeResult } from "./dataplane_host.ts";
@@ -75,6 +76,8 @@ export interface Host {
   readonly state: StateStore;
   /** @throws {UsageError} when the interface does not exist or has no IPv4 address */
   ifaceInfo(name: string): Promise<IfaceInfo>;
+  /** Whether the interface still exists (it may be deleted under a running daemon). */
+  ifaceExists(name: string): Promise<boolean>;
   localAddresses(): Promise<LocalAddress[]>;
   /** Whether the kernel forwards IPv4 (a second copy of every VIP packet). */
   ipForwarding(): Promise<boolean>;
@@ -99,6 +102,11 @@ export function linuxHost(statePath: string, clock: Clock = realClock): Host {
       cleanup: () => withStateLock(statePath, () => removeStaleTemporaries(statePath)),
     },
     ifaceInfo,
+    // Through `ip`: Deno opens /sys only with every permission granted.
+    ifaceExists: async (name) => {
+      const r = await run(["ip", "-j", "link", "show", "dev", name], { timeoutMs: 2_000 });
+      return r.ok || !/does not exist/.test(r.stderr);
+    },
     localAddresses,
     ipForwarding,
     disableOffloads: disableMergingOffloads,
