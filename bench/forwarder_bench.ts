@@ -3,7 +3,8 @@
  * of a flow the table already holds (parse, service lookup, flow hit, MAC
  * rewrite, counters), by the fast path and by the general path alone, and a
  * SYN of a new flow each time, as in a SYN flood (adds a Maglev pick and a
- * flow insert; evicts once the table is full).
+ * flow insert; evicts once the table is full). The same for IPv6 (a VIP
+ * 2001:2::100 beside the IPv4 one, in the same program and table).
  * `deno bench -A bench/forwarder_bench.ts`
  * @module
  */
@@ -20,6 +21,12 @@ const RIPS: TestRip[] = [11, 12, 13].map((o, id) => ({
   ip: `198.18.0.${o}`,
   mac: `02:00:c6:12:00:${o.toString(16).padStart(2, "0")}`,
 }));
+const VIP6 = "2001:2::100";
+const RIPS6: TestRip[] = [11, 12, 13].map((o, i) => ({
+  id: 6 + i,
+  ip: `2001:2::${o}`,
+  mac: `02:00:c6:12:06:${o.toString(16).padStart(2, "0")}`,
+}));
 const NOW = 1_000_000;
 
 function forwarder(maxFlows: number, fastPath = true): Forwarder {
@@ -35,9 +42,10 @@ function forwarder(maxFlows: number, fastPath = true): Forwarder {
         proto: PROTO_UDP,
         rips: RIPS.map((r) => ({ ...r, id: r.id + 3 })),
       },
+      { id: 2, vip: VIP6, port: 80, rips: RIPS6 },
     ],
   });
-  for (const rip of RIPS) resolve(shared, program, rip);
+  for (const rip of [...RIPS, ...RIPS6]) resolve(shared, program, rip);
   fwd.load(program);
   return fwd;
 }
@@ -49,22 +57,50 @@ function syn(sport: number): Uint8Array {
     .build();
 }
 
+function syn6(sport: number): Uint8Array {
+  return eth({ src: "02:00:c6:12:00:02", dst: "02:00:00:00:00:0a" })
+    .ipv6({ src: "2001:2:ff::7:9", dst: VIP6 })
+    .tcp({ sport, dport: 80, flags: TCP_SYN })
+    .build();
+}
+
 const tx = new Uint8Array(2048);
+const LB = Uint8Array.of(2, 0, 0, 0, 0, 0x0a);
+/**
+ * A forward rewrites the frame's MACs in place, and a frame for another MAC
+ * is ignored: each iteration gives the frame back the balancer's MAC, as a
+ * fresh frame from the wire has it.
+ */
+function toBalancer(f: Uint8Array): Uint8Array {
+  for (let i = 0; i < 6; i++) f[i] = LB[i];
+  return f;
+}
 const known = forwarder(1_000_000);
 const frame = syn(40000);
-if (known.process(frame.slice(), frame.length, tx, NOW) !== VERDICT_FORWARD) {
-  throw new Error("the benchmark's SYN is not forwarded: check its program");
+const frame6 = syn6(40000);
+for (const f of [frame, frame6]) {
+  if (known.process(f.slice(), f.length, tx, NOW) !== VERDICT_FORWARD) {
+    throw new Error("the benchmark's SYN is not forwarded: check its program");
+  }
 }
 let sink = 0; // results land here so no call is optimised away
 
 Deno.bench("process SYN of a known flow", { group: "process", baseline: true }, () => {
-  sink ^= known.process(frame, frame.length, tx, NOW);
+  sink ^= known.process(toBalancer(frame), frame.length, tx, NOW);
+});
+
+Deno.bench("process IPv6 SYN of a known flow", { group: "process" }, () => {
+  sink ^= known.process(toBalancer(frame6), frame6.length, tx, NOW);
 });
 
 const general = forwarder(1_000_000, false);
 general.process(frame.slice(), frame.length, tx, NOW);
+general.process(frame6.slice(), frame6.length, tx, NOW);
 Deno.bench("process SYN of a known flow, general path only", { group: "process" }, () => {
-  sink ^= general.process(frame, frame.length, tx, NOW);
+  sink ^= general.process(toBalancer(frame), frame.length, tx, NOW);
+});
+Deno.bench("process IPv6 SYN of a known flow, general path only", { group: "process" }, () => {
+  sink ^= general.process(toBalancer(frame6), frame6.length, tx, NOW);
 });
 
 // Every SYN from a new (source address, port): source address bytes 26-29, port 34-35.
@@ -76,5 +112,21 @@ Deno.bench("process SYN of a new flow (SYN flood, 1M-flow table)", { group: "pro
   fresh[28] = (n >>> 16) & 255;
   fresh[29] = (n >>> 8) & 255;
   fresh[35] = n & 255;
-  sink ^= flood.process(fresh, fresh.length, tx, NOW + n);
+  sink ^= flood.process(toBalancer(fresh), fresh.length, tx, NOW + n);
 });
+
+// The same flood over IPv6: client address bytes 34-37 (the last word), port 54-55.
+const flood6 = forwarder(1_000_000);
+const fresh6 = syn6(1);
+let n6 = 0;
+Deno.bench(
+  "process IPv6 SYN of a new flow (SYN flood, 1M-flow table)",
+  { group: "process" },
+  () => {
+    n6++;
+    fresh6[36] = (n6 >>> 16) & 255;
+    fresh6[37] = (n6 >>> 8) & 255;
+    fresh6[55] = n6 & 255;
+    sink ^= flood6.process(toBalancer(fresh6), fresh6.length, tx, NOW + n6);
+  },
+);

@@ -203,6 +203,10 @@ function buildTree(out: { code: number }) {
   );
   lab.command("up").description("build the lab and start its balancer")
     .option("--servers <n>", "real servers", "3")
+    .addOption(
+      new Option("--ha <kind>", "two balancers: keepalived (vrrp) or BGP and ECMP (bgp)")
+        .choices(["vrrp", "bgp"]),
+    )
     .action(async (opts, cmd) => {
       await (await import("./commands/lab.ts")).labUpCommand(pathsOf(cmd), opts);
     });

@@ -2,11 +2,13 @@
  * Test-only builder of data-plane {@link Program}s, written without the
  * control plane's compiler: services, real servers and their neighbour slots
  * are spelled out, and `resolve` marks a real server's MAC as known in the
- * shared tables the way the worker would after an ARP reply.
+ * shared tables the way the worker would after an ARP reply. An address with
+ * a colon is IPv6.
  * @module
  */
 
 import { parseIpv4, parseMac } from "./addr.ts";
+import { ipv6Words, parseIpv6 } from "./addr6.ts";
 import { PROTO_TCP } from "./packet.ts";
 import { newSchedState, SCHED_MH } from "./scheduler.ts";
 import { MAX_BACKENDS, MAX_NEIGHBORS, type Program, type SharedTables } from "./tables.ts";
@@ -55,13 +57,17 @@ export const LB_IP = "198.18.0.10";
 export function buildProgram(o: TestProgram): Program {
   const backendNeighbor = new Int32Array(MAX_BACKENDS).fill(-1);
   const neighborIps = new Uint32Array(MAX_NEIGHBORS);
+  let neighborIps6: Int32Array | undefined;
   const slots = new Map<string, number>();
   const place = (rip: TestRip) => {
     let slot = slots.get(rip.ip);
     if (slot === undefined) {
       slot = slots.size;
       slots.set(rip.ip, slot);
-      neighborIps[slot] = parseIpv4(rip.ip);
+      if (rip.ip.includes(":")) {
+        neighborIps6 ??= new Int32Array(MAX_NEIGHBORS * 4);
+        neighborIps6.set(words6(rip.ip), slot * 4);
+      } else neighborIps[slot] = parseIpv4(rip.ip);
     }
     backendNeighbor[rip.id] = slot;
   };
@@ -71,7 +77,8 @@ export function buildProgram(o: TestProgram): Program {
     const backends = s.rips.map((r) => ({ id: r.id, key: r.ip, weight: r.weight ?? 1 }));
     return {
       id: s.id,
-      vip: parseIpv4(s.vip),
+      vip: s.vip.includes(":") ? 0 : parseIpv4(s.vip),
+      ...s.vip.includes(":") ? { vip6: words6(s.vip) } : {},
       port: s.port,
       proto: s.proto ?? PROTO_TCP,
       sched: newSchedState(s.sched ?? SCHED_MH, backends, 65537),
@@ -87,6 +94,7 @@ export function buildProgram(o: TestProgram): Program {
     services,
     backendNeighbor,
     neighborIps,
+    ...neighborIps6 ? { neighborIps6 } : {},
     timeouts: o.timeouts ?? { tcp: 900_000, tcpfin: 120_000, udp: 300_000 },
     flushBackends: o.flushBackends ?? [],
     flushServices: o.flushServices ?? [],
@@ -97,10 +105,19 @@ export function buildProgram(o: TestProgram): Program {
   };
 }
 
+/** The four words of IPv6 text. */
+export function words6(text: string): Int32Array {
+  return ipv6Words(parseIpv6(text));
+}
+
 /** Whether `program` has `rip` (its id, at its address). */
 export function hasRip(program: Program, rip: TestRip): boolean {
   const slot = program.backendNeighbor[rip.id];
-  return slot >= 0 && program.neighborIps[slot] === parseIpv4(rip.ip);
+  if (slot < 0) return false;
+  if (!rip.ip.includes(":")) return program.neighborIps[slot] === parseIpv4(rip.ip);
+  const w = words6(rip.ip);
+  const have = program.neighborIps6?.subarray(slot * 4, slot * 4 + 4);
+  return have !== undefined && have.every((x, i) => x === w[i]);
 }
 
 /**

@@ -8,9 +8,77 @@ import {
   FLOW_UDP,
   FlowTable,
 } from "./flow_table.ts";
+import { foldAddr6 } from "./hash.ts";
 
 const CLIENT = 0xc6120001; // 198.18.0.1
 const ports = (client: number, vip: number) => ((client << 16) | vip) >>> 0;
+
+/** IPv6 clients: one all ones, two a word apart, two with the same fold (see {@link collide}). */
+const CLIENTS6: Int32Array[] = [
+  Int32Array.of(0x20010002, 0x00ff0000, 0, 9),
+  Int32Array.of(-1, -1, -1, -1),
+  Int32Array.of(0x20010002, 0x00ff0000, 0, 10),
+  Int32Array.of(0x20010002, 0x00ff0000, 7, 0),
+];
+CLIENTS6[3] = collide(CLIENTS6[0], 7);
+
+/**
+ * An address whose {@link foldAddr6} equals `a`'s: word 2 set to `word`,
+ * word 3 solved through MurmurHash3's last round (each step is invertible).
+ * The constants are hash.ts's; if they change, the assertion below says so.
+ */
+function collide(a: Int32Array, word: number): Int32Array {
+  const C1 = 0xcc9e2d51, C2 = 0x1b873593, SEED = 0x2f6b3c1d;
+  const inverse = (x: number) => {
+    let y = x;
+    for (let i = 0; i < 5; i++) y = Math.imul(y, 2 - Math.imul(x, y));
+    return y;
+  };
+  const mixK = (k: number) => {
+    k = Math.imul(k, C1);
+    return Math.imul((k << 15) | (k >>> 17), C2);
+  };
+  const round = (h: number, k: number) => {
+    h ^= mixK(k);
+    return (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+  };
+  const h2 = round(round(round(SEED, a[0]), a[1]), word);
+  let x = Math.imul((foldAddr6(a, 0) - 0xe6546b64) | 0, inverse(5));
+  x = ((x >>> 13) | (x << 19)) ^ h2;
+  x = Math.imul(x, inverse(C2));
+  const k = Math.imul((x >>> 15) | (x << 17), inverse(C1));
+  const b = Int32Array.of(a[0], a[1], word, k);
+  assert.equal(foldAddr6(b, 0), foldAddr6(a, 0), "hash.ts's fold changed: update collide()");
+  return b;
+}
+
+Deno.test("IPv6 flows: lookup6 compares the whole address, so addresses with one fold are two flows", () => {
+  const [a, , , b] = CLIENTS6;
+  assert.notDeepEqual(a, b);
+  const table = new FlowTable(100);
+  const sa = table.insert6(a, 0, ports(40000, 80), 3, 1, FLOW_SYN, 0);
+  assert.equal(table.lookup6(b, 0, ports(40000, 80), 3), -1);
+  const sb = table.insert6(b, 0, ports(40000, 80), 3, 2, FLOW_SYN, 0);
+  assert.notEqual(sa, sb);
+  assert.equal(table.lookup6(a, 0, ports(40000, 80), 3), sa);
+  assert.equal(table.lookup6(b, 0, ports(40000, 80), 3), sb);
+  table.remove(sa);
+  assert.equal(table.lookup6(a, 0, ports(40000, 80), 3), -1);
+  assert.equal(table.lookup6(b, 0, ports(40000, 80), 3), sb);
+  // The address is read at an offset, as from the view's or the fast path's words.
+  const words = new Int32Array(8);
+  words.set(b, 4);
+  assert.equal(table.lookup6(words, 4, ports(40000, 80), 3), sb);
+});
+
+Deno.test("IPv6 flows take 16 bytes more per row, only once the first one came", () => {
+  const table = new FlowTable(1000);
+  const before = table.byteLength;
+  table.insert(CLIENT, ports(1, 80), 0, 0, FLOW_SYN, 0);
+  assert.equal(table.byteLength, before);
+  table.insert6(CLIENTS6[0], 0, ports(1, 80), 1, 0, FLOW_SYN, 0);
+  assert.equal(table.byteLength, before + 1000 * 16);
+});
 
 /** Calls `expire` with `budget` until it has visited every row once; the total removed. */
 function sweep(table: FlowTable, now: number, budget: number): number {
@@ -213,7 +281,7 @@ Deno.test("a delete-heavy random workload matches a Map model", () => {
   const timeouts = { tcp: 300, tcpfin: 100, udp: 200 };
   const timeoutOf = (s: number) =>
     s === FLOW_ESTABLISHED ? timeouts.tcp : s === FLOW_UDP ? timeouts.udp : timeouts.tcpfin;
-  const key = fc.integer({ min: 0, max: 47 });
+  const key = fc.integer({ min: 0, max: 95 });
   const state = fc.constantFrom(FLOW_SYN, FLOW_ESTABLISHED, FLOW_FIN, FLOW_CLOSE, FLOW_UDP);
   const backend = fc.integer({ min: 0, max: 3 });
   const op: fc.Arbitrary<Op> = fc.oneof(
@@ -230,10 +298,14 @@ Deno.test("a delete-heavy random workload matches a Map model", () => {
     { arbitrary: fc.record({ op: fc.constant("expire" as const), budget: fc.nat(20) }), weight: 1 },
     { arbitrary: fc.record({ op: fc.constant("removeBackend" as const), backend }), weight: 1 },
   );
-  // keys 0..47: four clients (one is 255.255.255.255) x four port pairs x three services
+  // keys 0..47: four clients (one is 255.255.255.255) x four port pairs x three services;
+  // keys 48..95 the same with IPv6 clients (one all ones, two a word apart) and services 3..5
   const ip = (k: number) => [0xc6120001, 0xc6120002, 0x0a000001, 0xffffffff][k & 3];
+  const ip6 = (k: number) => CLIENTS6[k & 3];
   const pp = (k: number) => ports(40000 + ((k >> 2) & 3), 80);
   const svc = (k: number) => k >> 4;
+  const lookup = (t: FlowTable, k: number) =>
+    k < 48 ? t.lookup(ip(k), pp(k), svc(k)) : t.lookup6(ip6(k), 0, pp(k), svc(k));
 
   fc.assert(
     fc.property(
@@ -252,7 +324,7 @@ Deno.test("a delete-heavy random workload matches a Map model", () => {
         let now = start;
         let evicted = 0;
         for (const o of ops) {
-          const slot = "key" in o ? table.lookup(ip(o.key), pp(o.key), svc(o.key)) : -1;
+          const slot = "key" in o ? lookup(table, o.key) : -1;
           if ("key" in o) assert.equal(slot >= 0, model.has(o.key));
           switch (o.op) {
             case "insert":
@@ -261,7 +333,9 @@ Deno.test("a delete-heavy random workload matches a Map model", () => {
                 drop(model.keys().next().value!);
                 evicted++;
               }
-              table.insert(ip(o.key), pp(o.key), svc(o.key), o.backend, o.state, now);
+              if (o.key < 48) {
+                table.insert(ip(o.key), pp(o.key), svc(o.key), o.backend, o.state, now);
+              } else table.insert6(ip6(o.key), 0, pp(o.key), svc(o.key), o.backend, o.state, now);
               model.set(o.key, {
                 backend: o.backend,
                 state: o.state,
@@ -306,7 +380,7 @@ Deno.test("a delete-heavy random workload matches a Map model", () => {
           assert.equal(table.evicted, evicted);
           assert.deepEqual([...removedByBackend], [...modelRemoved]);
           for (const [k, e] of model) {
-            const s = table.lookup(ip(k), pp(k), svc(k));
+            const s = lookup(table, k);
             assert.ok(s >= 0, `key ${k} lost`);
             assert.equal(table.backend(s), e.backend);
             assert.equal(table.state(s), e.state);

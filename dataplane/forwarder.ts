@@ -15,16 +15,17 @@ import {
   FlowTable,
 } from "./flow_table.ts";
 import { PendingProbes, type ProbeAnswer } from "./dr_probe.ts";
-import { FragmentTable } from "./fragment_table.ts";
+import { FragmentTable, FragmentTable6 } from "./fragment_table.ts";
 import { rewriteMacs, writeArpReply, writeIcmpEchoReply } from "./frames.ts";
 import { formatMac } from "./addr.ts";
-import { hashAddr, hashFlow } from "./hash.ts";
+import { hashAddr, hashAddr6, hashFlow, hashFlow6 } from "./hash.ts";
 import {
   ETH_HEADER_LENGTH,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV6,
   KIND_ARP,
   KIND_IPV4,
+  KIND_IPV6,
   KIND_MALFORMED,
   PacketView,
   PROTO_ICMP,
@@ -104,6 +105,7 @@ export class Forwarder {
   readonly view = new PacketView();
   readonly flows: FlowTable;
   readonly fragments = new FragmentTable();
+  readonly fragments6 = new FragmentTable6();
   /** Length of the frame written into tx by the last VERDICT_REPLY. */
   replyLength = 0;
   /** DR-path probes sent and waiting for their SYN-ACK. */
@@ -121,6 +123,8 @@ export class Forwarder {
   /** The program's MAC as a 32-bit and a 16-bit number, for the fast path's one comparison. */
   #macHigh = 0;
   #macLow = 0;
+  /** An IPv6 frame's source (0-3) and destination (4-7) address words, for the fast path. */
+  readonly #key6 = new Int32Array(8);
   readonly #fastPath: boolean;
   /**
    * The fast path is on: the option, and the program is not a standby's. A
@@ -207,10 +211,13 @@ export class Forwarder {
     const program = this.#program;
     if (
       !this.#fast || program === null || len < 42 || len > frame.length ||
-      frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14] !== 0x45 ||
-      (frame[20] & 0x3f) !== 0 || frame[21] !== 0 ||
       ((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) !== this.#macHigh ||
       ((frame[4] << 8) | frame[5]) !== this.#macLow
+    ) return this.#general(frame, len, tx, now);
+    if (frame[12] === 0x86 && frame[13] === 0xdd) return this.#fast6(frame, len, tx, now, program);
+    if (
+      frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14] !== 0x45 ||
+      (frame[20] & 0x3f) !== 0 || frame[21] !== 0
     ) return this.#general(frame, len, tx, now);
     const total = (frame[16] << 8) | frame[17];
     const proto = frame[23];
@@ -244,6 +251,46 @@ export class Forwarder {
     return this.#forward(frame, len, program, service.id, backend, neighbor);
   }
 
+  /**
+   * The fast path of an IPv6 frame to the balancer's MAC: TCP or UDP right
+   * after the fixed header (no extension header, so no fragment), of a known
+   * flow, to a resolved real server; anything else takes the general path.
+   */
+  #fast6(frame: Uint8Array, len: number, tx: Uint8Array, now: number, program: Program): number {
+    const payload = (frame[18] << 8) | frame[19];
+    if (len < 62 || (frame[14] >> 4) !== 6 || 54 + payload > len) {
+      return this.#general(frame, len, tx, now);
+    }
+    const proto = frame[20];
+    let flags = 0;
+    if (proto === PROTO_TCP) {
+      if (payload < 20) return this.#general(frame, len, tx, now);
+      const dataOffset = (frame[66] >> 4) * 4;
+      if (dataOffset < 20 || dataOffset > payload) return this.#general(frame, len, tx, now);
+      flags = frame[67];
+    } else if (proto !== PROTO_UDP || payload < 8) {
+      return this.#general(frame, len, tx, now);
+    }
+    const key = this.#key6;
+    for (let w = 0, at = 22; w < 8; w++, at += 4) {
+      key[w] = (frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3];
+    }
+    const dstPort = (frame[56] << 8) | frame[57];
+    const service = this.#index.find6(key, 4, dstPort, proto);
+    if (service === null) return this.#general(frame, len, tx, now);
+    const flows = this.flows;
+    const ports = ((((frame[54] << 8) | frame[55]) << 16) | dstPort) >>> 0;
+    const slot = flows.lookup6(key, 0, ports, service.id);
+    if (slot < 0) return this.#general(frame, len, tx, now);
+    const backend = flows.backend(slot);
+    const neighbor = program.backendNeighbor[backend];
+    if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0 || len - 14 > program.mtu) {
+      return this.#general(frame, len, tx, now);
+    }
+    this.#hit(slot, backend, proto === PROTO_TCP, flags, now);
+    return this.#forward(frame, len, program, service.id, backend, neighbor);
+  }
+
   /** Every frame the fast path of `process` leaves: parsed whole, then decided. */
   #general(frame: Uint8Array, len: number, tx: Uint8Array, now: number): number {
     const program = this.#program;
@@ -252,8 +299,9 @@ export class Forwarder {
     // another host's, and acting on it would forward a second copy. Whose it
     // is shows before any parsing; broadcast is ARP's and the NDP multicasts
     // are IPv6's, and nothing else of theirs is acted on.
+    let to = TO_US;
     if (program !== null && (len < frame.length ? len : frame.length) >= ETH_HEADER_LENGTH) {
-      const to = destinationOf(frame, program.mac);
+      to = destinationOf(frame, program.mac);
       const type = (frame[12] << 8) | frame[13];
       if (
         to === TO_OTHER || (to === TO_BROADCAST && type !== ETHERTYPE_ARP) ||
@@ -272,8 +320,16 @@ export class Forwarder {
     }
     if (program === null) return VERDICT_IGNORE;
     if (kind === KIND_ARP) return this.#arp(frame, tx, program);
-    if (kind !== KIND_IPV4) return VERDICT_IGNORE;
-    if (!this.#index.hasVip(v.dstIp)) {
+    const v4 = kind === KIND_IPV4;
+    if (!v4 && kind !== KIND_IPV6) return VERDICT_IGNORE;
+    if (to === TO_NDP_MULTICAST) {
+      // Of IPv6 to a multicast MAC only Neighbor Discovery is the balancer's business.
+      g[G_OTHER_MAC]++;
+      return VERDICT_IGNORE;
+    }
+    if (!v4) {
+      if (!this.#index.hasVip6(v.dst6, 0)) return VERDICT_IGNORE;
+    } else if (!this.#index.hasVip(v.dstIp)) {
       if (v.dstIp === program.ip && v.protocol === PROTO_TCP && v.hasPorts && this.probes.waiting) {
         this.#probeAnswer(frame);
       }
@@ -285,7 +341,7 @@ export class Forwarder {
       return VERDICT_DROP;
     }
 
-    if (v.protocol === PROTO_ICMP && v.icmpType === 8 && !v.isFragment) {
+    if (v4 && v.protocol === PROTO_ICMP && v.icmpType === 8 && !v.isFragment) {
       this.replyLength = writeIcmpEchoReply(tx, frame, v, program.mac);
       if (this.replyLength === 0) {
         g[G_DROP_OVERSIZE]++;
@@ -299,19 +355,26 @@ export class Forwarder {
     let service: ServiceProgram | null;
     if (v.isFragment && !v.hasPorts) {
       // A later fragment has no ports: it follows the first one's choice.
-      const slot = this.fragments.lookup(v.srcIp, v.dstIp, v.ipId, v.protocol, now);
+      const table = v4 ? this.fragments : this.fragments6;
+      const slot = v4
+        ? this.fragments.lookup(v.srcIp, v.dstIp, v.ipId, v.protocol, now)
+        : this.fragments6.lookup(v.src6, v.dst6, v.ipId, now);
       if (slot < 0) {
         g[G_DROP_FRAGMENT]++;
         return VERDICT_DROP;
       }
-      backend = this.fragments.backend(slot);
-      service = this.#index.byId(this.fragments.service(slot));
+      backend = table.backend(slot);
+      service = this.#index.byId(table.service(slot));
       if (service === null) {
         g[G_DROP_FRAGMENT]++;
         return VERDICT_DROP;
       }
     } else {
-      service = v.hasPorts ? this.#index.find(v.dstIp, v.dstPort, v.protocol) : null;
+      service = !v.hasPorts
+        ? null
+        : v4
+        ? this.#index.find(v.dstIp, v.dstPort, v.protocol)
+        : this.#index.find6(v.dst6, 0, v.dstPort, v.protocol);
       if (service === null) {
         g[G_DROP_NO_SERVICE]++;
         return VERDICT_DROP;
@@ -321,8 +384,10 @@ export class Forwarder {
         g[G_DROP_NO_BACKEND]++;
         return VERDICT_DROP;
       }
-      if (v.isFragment) {
+      if (v.isFragment && v4) {
         this.fragments.remember(v.srcIp, v.dstIp, v.ipId, v.protocol, service.id, backend, now);
+      } else if (v.isFragment) {
+        this.fragments6.remember(v.src6, v.dst6, v.ipId, service.id, backend, now);
       }
     }
 
@@ -407,7 +472,10 @@ export class Forwarder {
     const flows = this.flows;
     const ports = ((v.srcPort << 16) | v.dstPort) >>> 0;
     const tcp = v.protocol === PROTO_TCP;
-    const slot = flows.lookup(v.srcIp, ports, service.id);
+    const v4 = v.kind === KIND_IPV4;
+    const slot = v4
+      ? flows.lookup(v.srcIp, ports, service.id)
+      : flows.lookup6(v.src6, 0, ports, service.id);
     if (slot >= 0) {
       const backend = flows.backend(slot);
       this.#hit(slot, backend, tcp, v.tcpFlags, now);
@@ -416,7 +484,8 @@ export class Forwarder {
     const backend = this.#schedule(service, now);
     if (backend < 0) return -1;
     const state = tcp ? firstTcpState(v.tcpFlags) : FLOW_UDP;
-    flows.insert(v.srcIp, ports, service.id, backend, state, now);
+    if (v4) flows.insert(v.srcIp, ports, service.id, backend, state, now);
+    else flows.insert6(v.src6, 0, ports, service.id, backend, state, now);
     if (state === FLOW_ESTABLISHED) this.shared.active[backend]++;
     else this.shared.inactive[backend]++;
     this.shared.backends[backend * B_STRIDE + B_CONNECTIONS]++;
@@ -436,25 +505,32 @@ export class Forwarder {
   #schedule(service: ServiceProgram, now: number): number {
     const v = this.view;
     const persist = service.persistMs > 0 ? this.#persist.get(service.id) : undefined;
+    const v4 = v.kind === KIND_IPV4;
     if (persist) {
-      const slot = persist.lookup(v.srcIp, 0, service.id);
+      const slot = v4
+        ? persist.lookup(v.srcIp, 0, service.id)
+        : persist.lookup6(v.src6, 0, 0, service.id);
       if (slot >= 0 && this.#usable[persist.backend(slot)] === 1) {
         persist.touch(slot, FLOW_UDP, now);
         return persist.backend(slot);
       }
       if (slot >= 0) persist.remove(slot);
     }
-    const flowHash = hashFlow(v.srcIp, v.srcPort, v.dstIp, v.dstPort, v.protocol);
+    const flowHash = v4
+      ? hashFlow(v.srcIp, v.srcPort, v.dstIp, v.dstPort, v.protocol)
+      : hashFlow6(v);
     let backend = pick(
       service.sched,
       flowHash,
-      hashAddr(v.srcIp),
+      v4 ? hashAddr(v.srcIp) : hashAddr6(v.src6, 0),
       this.shared.active,
       this.shared.inactive,
     );
     if (backend < 0) backend = service.fallback;
-    if (backend >= 0 && persist) {
+    if (backend >= 0 && persist && v4) {
       persist.insert(v.srcIp, 0, service.id, backend, FLOW_UDP, now);
+    } else if (backend >= 0 && persist) {
+      persist.insert6(v.src6, 0, 0, service.id, backend, FLOW_UDP, now);
     }
     return backend;
   }

@@ -80,6 +80,13 @@ const RIP_IDLE: TestRip = { id: 4, ip: "198.18.0.15", mac: "02:00:00:00:01:15", 
 const RIP_ZERO: TestRip = { id: 5, ip: "198.18.0.16", mac: "02:00:00:00:01:16", weight: 0 };
 const SORRY: TestRip = { id: 6, ip: "198.18.0.17", mac: "02:00:00:00:01:17" };
 const RESOLVED = [RIP_A, RIP_B, RIP_UDP, RIP_IDLE, RIP_ZERO, SORRY];
+// IPv6 services beside them, for the fast/general property test.
+const CLIENT6 = "2001:2:ff::9";
+const VIP6 = "2001:2::100"; // tcp/80 to RIP6_A; udp on every port to RIP6_UDP
+const VIP6_DARK = "2001:2::101"; // tcp/443 to a real server whose MAC is unknown
+const RIP6_A: TestRip = { id: 7, ip: "2001:2::11", mac: "02:00:00:00:06:11" };
+const RIP6_UDP: TestRip = { id: 8, ip: "2001:2::13", mac: "02:00:00:00:06:13" };
+const RIP6_DARK: TestRip = { id: 9, ip: "2001:2::14", mac: "02:00:00:00:06:14" };
 
 /** The program of the verdict table: every service has at most one usable real server. */
 const TABLE: TestProgram = {
@@ -90,6 +97,9 @@ const TABLE: TestProgram = {
     { id: 2, vip: VIP_DARK, port: 443, rips: [RIP_DARK] },
     { id: 3, vip: VIP_IDLE, port: 80, rips: [RIP_IDLE] },
     { id: 4, vip: VIP_SORRY, port: 80, rips: [RIP_ZERO], fallback: SORRY },
+    { id: 5, vip: VIP6, port: 80, rips: [RIP6_A] },
+    { id: 6, vip: VIP6, port: 0, proto: PROTO_UDP, rips: [RIP6_UDP] },
+    { id: 7, vip: VIP6_DARK, port: 443, rips: [RIP6_DARK] },
   ],
 };
 
@@ -104,7 +114,11 @@ interface Harness {
 }
 
 /** A forwarder running `o`, with the MACs of `resolved` known. */
-function setup(o: TestProgram = TABLE, resolved: TestRip[] = RESOLVED, fastPath = true): Harness {
+function setup(
+  o: TestProgram = TABLE,
+  resolved: TestRip[] = [...RESOLVED, RIP6_A, RIP6_UDP],
+  fastPath = true,
+): Harness {
   const shared = createSharedTables();
   const fwd = new Forwarder(shared, { maxFlows: 4096, fastPath });
   const program = buildProgram(o);
@@ -972,15 +986,23 @@ const FLOWS: [string, number, boolean, string][] = [
   [VIP_SORRY, 80, false, CLIENT],
   [NOT_A_VIP, 80, false, CLIENT],
   [LB_IP, 80, false, CLIENT],
+  [VIP6, 80, false, CLIENT6],
+  [VIP6, 80, false, "2001:2:ff::8"],
+  [VIP6, 53, true, CLIENT6],
+  [VIP6, 53, false, CLIENT6],
+  [VIP6_DARK, 443, false, CLIENT6],
+  ["2001:2::99", 80, false, CLIENT6],
 ];
 
 /**
  * A header byte to change: any, or often one the fast path checks
- * (destination MAC, type, IHL, length, fragment, protocol, data offset).
+ * (destination MAC, type, IHL, length, fragment, protocol, data offset; for
+ * IPv6 version, payload length, next header, ports and data offset).
  */
 const POKED = fc.oneof(
-  fc.integer({ min: 0, max: 59 }),
+  fc.integer({ min: 0, max: 79 }),
   fc.constantFrom(0, 3, 5, 12, 13, 14, 16, 17, 20, 21, 23, 46),
+  fc.constantFrom(14, 18, 19, 20, 37, 53, 55, 57, 66),
 );
 
 Deno.test("the fast path of process decides every frame as the general path does", () => {
@@ -1000,7 +1022,7 @@ Deno.test("the fast path of process decides every frame as the general path does
   fc.assert(
     fc.property(fc.array(frame, { minLength: 20, maxLength: 80 }), (frames) => {
       const fast = setup();
-      const general = setup(TABLE, RESOLVED, false);
+      const general = setup(TABLE, undefined, false);
       frames.forEach((f, i) => {
         if (f.role !== null) {
           for (const h of [fast, general]) {
@@ -1010,12 +1032,21 @@ Deno.test("the fast path of process decides every frame as the general path does
           }
         }
         const [dst, dport, udp, client] = FLOWS[f.flow];
-        const ip = fromClient().ipv4({
-          src: client,
-          dst,
-          mf: f.fragment === "first",
-          fragOffset: f.fragment === "later" ? 1480 : 0,
-        });
+        const ip = !dst.includes(":")
+          ? fromClient().ipv4({
+            src: client,
+            dst,
+            mf: f.fragment === "first",
+            fragOffset: f.fragment === "later" ? 1480 : 0,
+          })
+          : eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv6({
+            src: client,
+            dst,
+            hopLimit: 57,
+            ext: f.fragment === null
+              ? []
+              : [{ type: 44, offset: f.fragment === "later" ? 1480 : 0, more: true, id: 77 }],
+          });
         const l4 = udp
           ? ip.udp({ sport: 40000, dport })
           : ip.tcp({ sport: 40000, dport, flags: f.flags });

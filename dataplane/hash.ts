@@ -82,6 +82,51 @@ export function hashKey(a: number, b: number, c: number): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
+/** The words of an IPv6 flow's 5-tuple, as {@link PacketView} holds them. */
+export interface Flow6 {
+  /** Client address, four signed 32-bit words. */
+  readonly src6: Int32Array;
+  /** VIP, four words. */
+  readonly dst6: Int32Array;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly protocol: number;
+}
+
+/**
+ * {@link hashFlow} of an IPv6 5-tuple: the same MurmurHash3 rounds over the
+ * eight address words. Used by `mh`, so it never changes between runs.
+ */
+export function hashFlow6(f: Flow6): number {
+  const s = f.src6, d = f.dst6;
+  let h = round(FLOW_SEED, s[0]);
+  h = round(round(round(h, s[1]), s[2]), s[3]);
+  h = round(round(round(round(h, d[0]), d[1]), d[2]), d[3]);
+  h = round(h, ((f.srcPort & 0xffff) << 16) | (f.dstPort & 0xffff));
+  h = round(h, f.protocol & 0xff);
+  return mix32(h ^ 40);
+}
+
+/** {@link hashAddr} of the IPv6 address in `words[at, at + 4)` (`sh` and persistence). */
+export function hashAddr6(words: Int32Array, at: number): number {
+  let h = round(ADDR_SEED, words[at]);
+  h = round(round(round(h, words[at + 1]), words[at + 2]), words[at + 3]);
+  return mix32(h ^ 16);
+}
+
+/**
+ * Folds the IPv6 address in `words[at, at + 4)` into the 32-bit word the
+ * flow table keys an IPv6 flow by (its `hashKey` does the final mixing; the
+ * table checks the whole address). MurmurHash3 rounds rather than a product
+ * per word: a fold solvable for one word would let a sender pick any number
+ * of addresses with one fold value, and pile them into one probe run.
+ */
+export function foldAddr6(words: Int32Array, at: number): number {
+  let h = round(KEY_SEED, words[at]);
+  h = round(round(round(h, words[at + 1]), words[at + 2]), words[at + 3]);
+  return h | 0;
+}
+
 const encoder = new TextEncoder();
 
 /**

@@ -15,6 +15,7 @@
  */
 
 import { formatIpv4 } from "./addr.ts";
+import { formatIpv6, wordsToBytes } from "./addr6.ts";
 import type { SchedState } from "./scheduler.ts";
 
 /** Upper bounds of the shared arrays: SPEC §8's capacities. */
@@ -102,7 +103,10 @@ export function createSharedTables(): SharedTables {
 /** One virtual service as the data plane runs it. */
 export interface ServiceProgram {
   id: number;
+  /** IPv4 VIP, unsigned 32-bit; 0 for an IPv6 service. */
   vip: number;
+  /** IPv6 VIP as four signed 32-bit words (`addr6.ts`); absent for an IPv4 service. */
+  vip6?: Int32Array;
   /** 0 means every port. */
   port: number;
   proto: number;
@@ -123,8 +127,13 @@ export interface Program {
   services: ServiceProgram[];
   /** Neighbour slot of each backend id; -1 for unused ids. */
   backendNeighbor: Int32Array;
-  /** IPv4 address per neighbour slot; 0 for unused slots. */
+  /** IPv4 address per neighbour slot; 0 for unused slots and IPv6 ones. */
   neighborIps: Uint32Array;
+  /**
+   * IPv6 address per neighbour slot, four words a slot (all zero for unused
+   * slots and IPv4 ones); absent while no real server is IPv6.
+   */
+  neighborIps6?: Int32Array;
   /** Flow timeouts in ms. */
   timeouts: { tcp: number; tcpfin: number; udp: number };
   /** Backend ids whose flows must go now (deleted, or marked down). */
@@ -160,9 +169,17 @@ export interface Program {
  * ARP, IPv4 to a VIP, and TCP from a VIP to the balancer (DR-path probe answers).
  */
 export function captureFilter(program: Pick<Program, "services" | "ip">): string {
-  const vips = [...new Set(program.services.map((s) => s.vip))].map(formatIpv4);
-  if (vips.length === 0) return "arp";
-  const to = vips.map((v) => `dst host ${v}`).join(" or ");
-  const from = vips.map((v) => `src host ${v}`).join(" or ");
-  return `arp or (ip and (${to})) or (tcp and dst host ${formatIpv4(program.ip)} and (${from}))`;
+  const v4 = program.services.filter((s) => s.vip6 === undefined);
+  const vips = [...new Set(v4.map((s) => s.vip))].map(formatIpv4);
+  const vips6 = [
+    ...new Set(program.services.flatMap((s) => s.vip6 ? [formatIpv6(wordsToBytes(s.vip6))] : [])),
+  ];
+  const parts = ["arp"];
+  if (vips.length > 0) {
+    const to = vips.map((v) => `dst host ${v}`).join(" or ");
+    const from = vips.map((v) => `src host ${v}`).join(" or ");
+    parts.push(`(ip and (${to}))`, `(tcp and dst host ${formatIpv4(program.ip)} and (${from}))`);
+  }
+  if (vips6.length > 0) parts.push(`(ip6 and (${vips6.map((v) => `dst host ${v}`).join(" or ")}))`);
+  return parts.join(" or ");
 }

@@ -3,6 +3,12 @@
  * network namespace of its own, joined by a bridge that lives in one more
  * namespace. Nothing is created in the host's own namespace: every veth pair
  * is born inside the bridge namespace with its peer sent straight to its host.
+ *
+ * With `ha` (SPEC §11) there are two balancers on the bridge (`lb` and
+ * `lb2`). `vrrp` keeps the client on the bridge too; `bgp` puts it behind a
+ * router (`router`, on the bridge and on a link of its own to the client)
+ * that reaches the VIP through the balancers by ECMP, and the real servers
+ * answer the client through that router.
  * @module
  */
 
@@ -18,7 +24,12 @@ export interface LabOptions {
   servers?: number;
   /** Virtual IP, inside 198.18.0.0/15; default `"198.18.0.100"`. */
   vip?: string;
+  /** Two balancers for a keepalived pair or a BGP group; default none (one balancer). */
+  ha?: LabHa | null;
 }
+
+/** The HA topologies of `dsr lab up --ha`. */
+export type LabHa = "vrrp" | "bgp";
 
 /** One host of the lab and its interface towards the bridge. */
 export interface LabHost {
@@ -36,8 +47,14 @@ export interface Lab {
   vip: string;
   bridgeNs: string;
   client: LabHost;
+  /** The first balancer (`balancers[0]`). */
   balancer: LabHost;
+  /** Every balancer: one, or two with `ha`. */
+  balancers: LabHost[];
   servers: LabHost[];
+  ha: LabHa | null;
+  /** With `bgp`: the router, by its address on the bridge (eth0); null otherwise. */
+  router: LabHost | null;
 }
 
 const DEFAULT_PREFIX = "dsr-lab";
@@ -46,6 +63,10 @@ const LAB_NET = { base: parseIpv4("198.18.0.0"), prefix: 24 };
 const RANGE = { base: LAB_NET.base, prefix: 15 };
 const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 const FINISHED_FRAMES = ["tx", "off", "tso", "off", "gso", "off"];
+/** With `bgp`: the link between router (eth1, .1) and client (eth0, .2). */
+const CLIENT_NET = "198.18.1.0/24";
+const ROUTER_CLIENT_IP = "198.18.1.1";
+const BGP_CLIENT_IP = "198.18.1.2";
 
 /** How long a lab command may run before it is killed and counts as failed. */
 const EXEC_TIMEOUT_MS = 120_000;
@@ -79,7 +100,7 @@ export async function labUp(options: LabOptions = {}): Promise<Lab> {
         `remove them with labDown first`,
     );
   }
-  const hosts = [lab.client, lab.balancer, ...lab.servers];
+  const hosts = [lab.client, ...lab.balancers, ...lab.servers, ...(lab.router ? [lab.router] : [])];
   try {
     for (const ns of [lab.bridgeNs, ...hosts.map((h) => h.ns)]) {
       await exec(["ip", "netns", "add", ns]);
@@ -101,7 +122,10 @@ export async function labUp(options: LabOptions = {}): Promise<Lab> {
       "net.bridge.bridge-nf-call-arptables=0",
     ]);
     await exec(["ip", "-n", br, "link", "set", "br0", "up"]);
-    await settled(hosts.map((h) => plugHost(lab, h)));
+    // Behind a router, the client is not on the bridge.
+    const bridged = lab.ha === "bgp" ? hosts.filter((h) => h !== lab.client) : hosts;
+    await settled(bridged.map((h) => plugHost(lab, h)));
+    if (lab.router) await plugClientBehindRouter(lab, lab.router);
     return lab;
   } catch (error) {
     await labDown(lab.prefix);
@@ -110,7 +134,7 @@ export async function labUp(options: LabOptions = {}): Promise<Lab> {
 }
 
 /**
- * Removes the lab's namespaces (`${prefix}-br`, `-client`, `-lb`, `-rsN`),
+ * Removes the lab's namespaces (`${prefix}-br`, `-client`, `-lb`, `-lb2`, `-router`, `-rsN`),
  * first ending the processes still running inside them. No error when absent.
  * @throws {RangeError} for a bad prefix
  */
@@ -147,13 +171,25 @@ export async function labDescribe(prefix: string = DEFAULT_PREFIX): Promise<Lab 
     if (!inet) throw new Error(`Lab "${prefix}": ${ns} has no IPv4 address on eth0`);
     return { name, ns, iface: "eth0", ip: inet.local, mac: link.address };
   };
-  const [client, balancer, ...servers] = await Promise.all(
-    ["client", "lb", ...serverNames].map(host),
+  const ha: LabHa | null = names.includes("router") ? "bgp" : names.includes("lb2") ? "vrrp" : null;
+  const lbs = ha ? ["lb", "lb2"] : ["lb"];
+  const [client, router, ...rest] = await Promise.all(
+    ["client", ha === "bgp" ? "router" : "lb", ...lbs, ...serverNames].map(host),
   );
+  const balancers = rest.slice(0, lbs.length);
+  const servers = rest.slice(lbs.length);
   const [lo] = await ipJson(servers[0].ns, ["addr", "show", "dev", "lo"]);
   const vip = lo.addr_info.find((a) => a.family === "inet" && !a.local.startsWith("127."));
   if (!vip) throw new Error(`Lab "${prefix}": ${servers[0].ns} has no VIP on lo`);
-  return { ...skeleton(prefix, vip.local), client, balancer, servers };
+  return {
+    ...skeleton(prefix, vip.local),
+    client,
+    balancer: balancers[0],
+    balancers,
+    servers,
+    ha,
+    router: ha === "bgp" ? router : null,
+  };
 }
 
 function plan(options: LabOptions): Lab {
@@ -164,7 +200,13 @@ function plan(options: LabOptions): Lab {
     throw new RangeError(`Cannot build lab: servers must be 1 to 20, got ${count}`);
   }
   const vip = options.vip ?? "198.18.0.100";
+  const ha = options.ha ?? null;
+  if (ha !== null && ha !== "vrrp" && ha !== "bgp") {
+    throw new RangeError(`Cannot build lab: ha must be "vrrp" or "bgp", got "${ha}"`);
+  }
   const hostOctets = [2, 10, ...Array.from({ length: count }, (_, i) => 11 + i)];
+  if (ha) hostOctets.push(9);
+  if (ha === "bgp") hostOctets.push(1);
   const clash = hostOctets.some((o) => `198.18.0.${o}` === vip) ||
     vip === "198.18.0.0" || vip === "198.18.0.255";
   if (!netContains(RANGE, parseIpv4(vip)) || clash) {
@@ -173,11 +215,18 @@ function plan(options: LabOptions): Lab {
     );
   }
   const servers = Array.from({ length: count }, (_, i) => labHost(prefix, `rs${i + 1}`, 11 + i));
+  const balancers = [labHost(prefix, "lb", 10), ...(ha ? [labHost(prefix, "lb2", 9)] : [])];
+  const client = ha === "bgp"
+    ? { ...labHost(prefix, "client", 2), ip: BGP_CLIENT_IP, mac: "02:00:c6:12:01:02" }
+    : labHost(prefix, "client", 2);
   return {
     ...skeleton(prefix, vip),
-    client: labHost(prefix, "client", 2),
-    balancer: labHost(prefix, "lb", 10),
+    client,
+    balancer: balancers[0],
+    balancers,
     servers,
+    ha,
+    router: ha === "bgp" ? labHost(prefix, "router", 1) : null,
   };
 }
 
@@ -222,12 +271,28 @@ async function plugHost(lab: Lab, h: LabHost): Promise<void> {
   // Frames must leave each host finished (checksummed, segmented), as from a
   // real NIC: a packet socket would otherwise capture and re-send them unfinished.
   await nsExec(br, ["ethtool", "-K", port, ...FINISHED_FRAMES, "gro", "off"], { check: true });
-  const offloads = h === lab.balancer ? ["gro", "off", "lro", "off"] : [];
+  const balancer = lab.balancers.includes(h);
+  const offloads = balancer ? ["gro", "off", "lro", "off"] : [];
   await nsExec(h.ns, ["ethtool", "-K", "eth0", ...FINISHED_FRAMES, ...offloads], { check: true });
   await exec(["ip", "-n", h.ns, "addr", "add", `${h.ip}/24`, "dev", "eth0"]);
   await exec(["ip", "-n", h.ns, "link", "set", "eth0", "up"]);
-  if (h === lab.balancer) {
+  if (balancer) {
     await nsExec(h.ns, ["sysctl", "-w", "net.ipv4.ip_forward=0"], { check: true });
+  } else if (h === lab.router) {
+    await nsExec(h.ns, [
+      "sysctl",
+      "-w",
+      "net.ipv4.ip_forward=1",
+      // Replies from the real servers come from the VIP, whose route points
+      // back at the balancers on this very link: no reverse-path filter.
+      "net.ipv4.conf.all.rp_filter=0",
+      "net.ipv4.conf.default.rp_filter=0",
+      // ECMP on the 5-tuple of every packet, as a hardware router hashes:
+      // policy 1 would keep a local socket's hash, which TCP changes on
+      // every retransmission timeout (HA-FACTS).
+      "net.ipv4.fib_multipath_hash_policy=3",
+      "net.ipv4.fib_multipath_hash_fields=0x0037",
+    ], { check: true });
   } else if (h === lab.client) {
     // A VIP outside the /24 still sits on this segment: reach it on-link.
     if (!netContains(LAB_NET, parseIpv4(lab.vip))) {
@@ -235,6 +300,10 @@ async function plugHost(lab: Lab, h: LabHost): Promise<void> {
     }
   } else {
     await exec(["ip", "-n", h.ns, "addr", "add", `${lab.vip}/32`, "dev", "lo"]);
+    // Behind a router, the client is reached through it (the replies skip the balancers).
+    if (lab.router) {
+      await exec(["ip", "-n", h.ns, "route", "add", CLIENT_NET, "via", lab.router.ip]);
+    }
     // Only the balancer may answer ARP for the VIP (SPEC section 6).
     await nsExec(h.ns, [
       "sysctl",
@@ -247,10 +316,27 @@ async function plugHost(lab: Lab, h: LabHost): Promise<void> {
   }
 }
 
+/** With `bgp`: the client on a link of its own to the router's second leg. */
+async function plugClientBehindRouter(lab: Lab, router: LabHost): Promise<void> {
+  const c = lab.client;
+  await exec(["ip", "-n", router.ns, "link", "add", "eth1", "mtu", "1500", "type", "veth"].concat(
+    ["peer", "name", "eth0", "mtu", "1500", "address", c.mac, "netns", c.ns],
+  ));
+  await nsExec(router.ns, ["ethtool", "-K", "eth1", ...FINISHED_FRAMES, "gro", "off"], {
+    check: true,
+  });
+  await nsExec(c.ns, ["ethtool", "-K", "eth0", ...FINISHED_FRAMES], { check: true });
+  await exec(["ip", "-n", router.ns, "addr", "add", `${ROUTER_CLIENT_IP}/24`, "dev", "eth1"]);
+  await exec(["ip", "-n", router.ns, "link", "set", "eth1", "up"]);
+  await exec(["ip", "-n", c.ns, "addr", "add", `${c.ip}/24`, "dev", "eth0"]);
+  await exec(["ip", "-n", c.ns, "link", "set", "eth0", "up"]);
+  await exec(["ip", "-n", c.ns, "route", "add", "default", "via", ROUTER_CLIENT_IP]);
+}
+
 async function labNamespaces(prefix: string): Promise<string[]> {
   const { stdout } = await exec(["ip", "-j", "netns", "list"]);
   const all = stdout.trim() === "" ? [] : JSON.parse(stdout) as { name: string }[];
-  const own = new RegExp(`^${prefix.replaceAll(".", "\\.")}-(br|client|lb|rs\\d+)$`);
+  const own = new RegExp(`^${prefix.replaceAll(".", "\\.")}-(br|client|lb|lb2|router|rs\\d+)$`);
   return all.map((n) => n.name).filter((name) => own.test(name)).sort();
 }
 

@@ -8,7 +8,7 @@
 import { RuntimeError, UsageError } from "../../control/errors.ts";
 import type { HaStatus, Role } from "../../control/ha_role.ts";
 import { parseInteger, parseIp } from "../../control/parse.ts";
-import { type Paths, requireDaemon } from "../client.ts";
+import { type Paths, requireDaemon } from "../../client/mod.ts";
 import { printJson } from "../print.ts";
 
 /** `dsr ha status [--json]`. */

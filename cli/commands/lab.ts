@@ -1,6 +1,8 @@
 /**
  * `dsr lab up|down|demo` and the hidden `dsr lab serve` that the lab's real
- * servers run.
+ * servers run. `lab up --ha vrrp|bgp` builds two balancers with keepalived
+ * or BIRD (SPEC §11); the second balancer's socket and state file carry
+ * `.lb2` in their names.
  * @module
  */
 
@@ -10,8 +12,10 @@ import { RuntimeError } from "../../control/errors.ts";
 import { parseInteger } from "../../control/parse.ts";
 import type { Status } from "../../control/status.ts";
 import { serveLabHttp } from "../../lab/http_server.ts";
+import { haProcesses, nodePaths, routerNextHops } from "../../lab/ha.ts";
 import { selfCommand, spawnDetached } from "../../lab/self.ts";
-import { type Lab, labDescribe, labDown, labUp } from "../../lab/topology.ts";
+import { type Lab, labDescribe, labDown, type LabHa, labUp } from "../../lab/topology.ts";
+import { saveState, withStateLock } from "../../control/state_file.ts";
 import { DaemonClient, makeChange, type Paths, readConfig } from "../../client/mod.ts";
 import type { Config } from "../../control/config.ts";
 
@@ -49,12 +53,49 @@ async function waitForDaemon(paths: Paths, lab: Lab, ms: number): Promise<Status
   );
 }
 
-/** Builds the lab, configures its VIP and starts servers and balancer. */
-export async function bringUp(paths: Paths, servers: number): Promise<Lab> {
+/** The status of balancer `i` of an HA lab, or null while it does not answer. */
+async function nodeStatus(paths: Paths, i: number): Promise<Status | null> {
+  const client = await DaemonClient.connect({ ...paths, ...nodePaths(paths, i) }).catch(() => null);
+  if (!client) return null;
+  try {
+    return await client.request<Status>("GET", "/v1/status");
+  } catch {
+    return null;
+  } finally {
+    client.close();
+  }
+}
+
+/** Waits until an HA lab serves: a balancer promoted by keepalived, or the router's ECMP route over both. */
+async function waitForHa(paths: Paths, lab: Lab, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    const nodes = await Promise.all(lab.balancers.map((_, i) => nodeStatus(paths, i)));
+    last = nodes.map((s, i) =>
+      `${lab.balancers[i].name}: ${s ? `${s.ha.role}, announced [${s.announced}]` : "no answer"}`
+    ).join("; ");
+    const ready = lab.ha === "vrrp"
+      ? nodes.some((s) => s?.ha.role === "active")
+      : (await routerNextHops(lab)).length === lab.balancers.length;
+    if (ready) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new RuntimeError(
+    `the lab's ${lab.ha} pair did not come up within ${ms / 1000} s (${last}); see its logs`,
+  );
+}
+
+/** Builds the lab, configures its VIP and starts servers and balancer(s). */
+export async function bringUp(
+  paths: Paths,
+  servers: number,
+  ha: LabHa | null = null,
+): Promise<Lab> {
   if (await labDescribe(PREFIX)) {
     throw new RuntimeError(`the lab is already up (remove it with: dsr lab down)`);
   }
-  const lab = await labUp({ prefix: PREFIX, servers });
+  const lab = await labUp({ prefix: PREFIX, servers, ha });
   try {
     const ref = { vip: lab.vip, port: PORT, proto: "tcp" as const };
     await changeWhole(paths, (c) => {
@@ -73,6 +114,18 @@ export async function bringUp(paths: Paths, servers: number): Promise<Lab> {
         [...selfCommand(), "lab", "serve", "--name", s.name],
         `${logDir}/lab-${s.name}.log`,
       );
+    }
+    if (lab.ha) {
+      // Both balancers hold the same configuration (hash seed included).
+      const config = await readConfig(paths);
+      const second = nodePaths(paths, 1).state;
+      await withStateLock(second, () => saveState(second, config));
+      for (const p of await haProcesses(lab, paths, logDir, selfCommand())) {
+        spawnDetached(p.ns, p.argv, `${logDir}/lab-${p.name}.log`);
+      }
+      // keepalived elects a master once dsr has run 8 s (its check's --min-uptime).
+      await waitForHa(paths, lab, 40_000);
+      return lab;
     }
     spawnDetached(
       lab.balancer.ns,
@@ -97,19 +150,47 @@ export async function bringUp(paths: Paths, servers: number): Promise<Lab> {
 }
 
 /** `dsr lab up`. */
-export async function labUpCommand(paths: Paths, opts: { servers: string }): Promise<void> {
-  const lab = await bringUp(paths, parseInteger(opts.servers, "--servers", 1, 20));
+export async function labUpCommand(
+  paths: Paths,
+  opts: { servers: string; ha?: string },
+): Promise<void> {
+  const ha = opts.ha === undefined ? null : opts.ha as LabHa;
+  const lab = await bringUp(paths, parseInteger(opts.servers, "--servers", 1, 20), ha);
+  const balancers = lab.balancers.map((b) => b.ip).join(" and ");
   console.log(
-    `lab up: client ${lab.client.ip} (ip netns exec ${lab.client.ns} …), balancer ${lab.balancer.ip}, ` +
+    `lab up: client ${lab.client.ip} (ip netns exec ${lab.client.ns} …), ` +
+      `balancer${lab.ha ? "s" : ""} ${balancers}, ` +
       `real servers ${lab.servers.map((s) => s.ip).join(" ")}, VIP ${lab.vip}:${PORT}`,
   );
+  if (lab.ha === "vrrp") {
+    console.log(
+      `keepalived decides which balancer forwards; logs in ${dirname(paths.socket)}/lab-*.log`,
+    );
+  } else if (lab.ha === "bgp") {
+    console.log(
+      `both balancers announce the VIP over BGP to router ${lab.router!.ip} (ECMP); ` +
+        `see: ip netns exec ${lab.router!.ns} ip route show ${lab.vip}`,
+    );
+  }
   console.log(`try: ip netns exec ${lab.client.ns} curl -s http://${lab.vip}/   then: dsr status`);
+  if (lab.ha) {
+    console.log(`the second balancer: dsr --socket ${nodePaths(paths, 1).socket} status`);
+  }
 }
 
 /** `dsr lab down`: stops the lab's processes, removes its namespaces and its VIP. */
 export async function labDownCommand(paths: Paths): Promise<void> {
   const lab = await labDescribe(PREFIX).catch(() => null);
   await labDown(PREFIX);
+  if (lab) {
+    // Its balancers ran in the namespaces just removed: a socket file left
+    // by one that was killed answers no one.
+    for (const [i] of lab.balancers.entries()) {
+      await Deno.remove(nodePaths(paths, i).socket).catch(() => {});
+    }
+  }
+  // The second balancer's state file exists only for the lab.
+  if (lab?.ha) await Deno.remove(nodePaths(paths, 1).state).catch(() => {});
   const vip = lab?.vip ?? "198.18.0.100";
   await changeWhole(paths, (c) => {
     const ref = { vip, port: PORT, proto: "tcp" as const };
