@@ -5,7 +5,9 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
-import { type Check, defaultCheck } from "../control/config.ts";
+import { badCommand, splitCommand } from "../control/command_line.ts";
+import { type Check, CHECK_FIELDS, CHECK_TYPES, defaultCheck } from "../control/config.ts";
+import { badDnsName } from "../control/dns_message.ts";
 import { UsageError } from "../control/errors.ts";
 import { parseInteger, parseIp, parseProto, parseSeconds } from "../control/parse.ts";
 import { SCHEDULER_NAMES } from "../dataplane/scheduler.ts";
@@ -25,6 +27,12 @@ export interface SharedOpts {
   checkTimeout?: string;
   rise?: string;
   fall?: string;
+  checkHost?: string;
+  checkInsecure?: boolean;
+  checkSend?: string;
+  checkReceive?: string;
+  checkQuery?: string;
+  checkCommand?: string;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -52,14 +60,24 @@ export function addVipOptions<C extends AnyCommand>(cmd: C): C {
 
 /** The health check options of SPEC §3. */
 export function addCheckOptions<C extends AnyCommand>(cmd: C): C {
-  cmd.addOption(new Option("--check <type>", "health check").choices(["tcp", "http", "dr", "none"]))
+  cmd.addOption(new Option("--check <type>", "health check").choices(CHECK_TYPES))
     .option("--check-port <port>", "port to check (default: the service's)")
     .option("--check-path <path>", "HTTP path (default /)")
     .option("--check-expect <status>", "expected HTTP status (default 200)")
     .option("--check-interval <s>", "seconds between checks (default 2)")
     .option("--check-timeout <s>", "seconds before a check fails (default 1)")
     .option("--rise <n>", "passes before up (default 2)")
-    .option("--fall <n>", "failures before down (default 3)");
+    .option("--fall <n>", "failures before down (default 3)")
+    .option("--check-host <name>", "https: SNI name, certificate name and Host header (http: Host)")
+    .option("--check-insecure", "https: do not verify the certificate")
+    .option("--no-check-insecure", "https: verify the certificate (the default)")
+    .option("--check-send <text>", "udp: the datagram to send (default empty)")
+    .option("--check-receive <text>", "udp: text the answer must contain (default any answer)")
+    .option("--check-query <name>", "dns: the name to ask for (type A); up on NOERROR")
+    .option(
+      "--check-command <cmd>",
+      "exec: absolute path and arguments, split like a shell's words but run without a shell",
+    );
   return cmd;
 }
 
@@ -79,6 +97,12 @@ export function hasCheckOptions(opts: SharedOpts): boolean {
     opts.checkTimeout,
     opts.rise,
     opts.fall,
+    opts.checkHost,
+    opts.checkInsecure,
+    opts.checkSend,
+    opts.checkReceive,
+    opts.checkQuery,
+    opts.checkCommand,
   ]
     .some((v) => v !== undefined);
 }
@@ -96,7 +120,7 @@ export function checkOf(
       `invalid --check-path "${opts.checkPath}": expected a path starting with /`,
     );
   }
-  return {
+  const merged: Check = {
     type: (opts.check as Check["type"] | undefined) ?? b.type,
     port: opts.checkPort === undefined
       ? b.port
@@ -113,7 +137,46 @@ export function checkOf(
       : parseSeconds(opts.checkTimeout, "--check-timeout"),
     rise: opts.rise === undefined ? b.rise : parseInteger(opts.rise, "--rise", 1, 100),
     fall: opts.fall === undefined ? b.fall : parseInteger(opts.fall, "--fall", 1, 100),
+    host: opts.checkHost === undefined ? b.host : dnsNameOf(opts.checkHost, "--check-host"),
+    insecure: opts.checkInsecure ?? b.insecure,
+    send: opts.checkSend ?? b.send,
+    receive: opts.checkReceive ?? b.receive,
+    query: opts.checkQuery === undefined ? b.query : dnsNameOf(opts.checkQuery, "--check-query"),
+    command: opts.checkCommand === undefined ? b.command : commandOf(opts.checkCommand),
   };
+  return onlyFieldsOf(merged);
+}
+
+/** The check without the fields its type does not take (left from a type it had before), or unset. */
+function onlyFieldsOf(check: Check): Check {
+  const out = { ...check };
+  for (const [name, types] of Object.entries(CHECK_FIELDS)) {
+    const key = name as keyof typeof CHECK_FIELDS;
+    if (out[key] === undefined || !(types as readonly string[]).includes(check.type)) {
+      delete out[key];
+    }
+  }
+  // --no-check-insecure is the default: stored as absent, like a check that never had it.
+  if (out.insecure === false) delete out.insecure;
+  return out;
+}
+
+function dnsNameOf(text: string, what: string): string {
+  const why = text === "" ? "empty" : badDnsName(text);
+  if (why) throw new UsageError(`invalid ${what} "${text}": ${why}`);
+  return text;
+}
+
+function commandOf(text: string): string[] {
+  let argv: string[];
+  try {
+    argv = splitCommand(text);
+  } catch (error) {
+    throw new UsageError(`invalid --check-command: ${(error as Error).message}`);
+  }
+  const why = badCommand(argv);
+  if (why) throw new UsageError(`invalid --check-command: ${why}`);
+  return argv;
 }
 
 /** The VIP fields given on the command line (absent ones left out). */

@@ -9,7 +9,22 @@
 import { z } from "zod";
 import { isIpv4, notUnicast, parseIpv4 } from "../dataplane/addr.ts";
 import { SCHEDULER_NAMES } from "../dataplane/scheduler.ts";
+import { badCommand } from "./command_line.ts";
+import { badDnsName } from "./dns_message.ts";
 import { UsageError } from "./errors.ts";
+
+/** Health check types (SPEC §3). */
+export const CHECK_TYPES = [
+  "tcp",
+  "http",
+  "https",
+  "udp",
+  "dns",
+  "ping",
+  "exec",
+  "dr",
+  "none",
+] as const;
 
 const ipv4 = z.string()
   .refine(isIpv4, { message: "not an IPv4 address", abort: true })
@@ -19,9 +34,19 @@ const ipv4 = z.string()
 const port = z.number().int().min(0).max(65535);
 const seconds = z.number().positive().max(31_536_000);
 
-/** Health check settings (used fully in issue 4; stored from the start). */
+/** A DNS name for SNI, Host headers and DNS queries. */
+const dnsName = z.string().min(1).max(254).refine((name) => badDnsName(name) === null, {
+  message: "not a DNS name",
+});
+
+/**
+ * Health check settings (SPEC §3). The fields of one type are absent unless
+ * set, so a check of another type exports as it did before they existed:
+ * `host` and `insecure` (https, and `host` as http's Host header), `send`
+ * and `receive` (udp), `query` (dns), `command` (exec: argv, run without a shell).
+ */
 export const CheckSchema = z.strictObject({
-  type: z.enum(["tcp", "http", "dr", "none"]),
+  type: z.enum(CHECK_TYPES),
   port: port.nullable().default(null),
   path: z.string().startsWith("/").default("/"),
   expect: z.number().int().min(100).max(599).default(200),
@@ -29,6 +54,14 @@ export const CheckSchema = z.strictObject({
   timeout: seconds.default(1),
   rise: z.number().int().min(1).max(100).default(2),
   fall: z.number().int().min(1).max(100).default(3),
+  host: dnsName.optional(),
+  insecure: z.boolean().optional(),
+  send: z.string().max(1024).optional(),
+  receive: z.string().min(1).max(1024).optional(),
+  query: dnsName.optional(),
+  command: z.array(z.string()).min(1).max(64).refine((argv) => badCommand(argv) === null, {
+    error: (issue) => badCommand(issue.input as string[]) ?? "invalid command",
+  }).optional(),
 });
 
 const weight = z.number().int().min(0).max(65535);
@@ -159,8 +192,10 @@ function checkConsistency(config: Config): void {
     const key = serviceKey(vip);
     if (services.has(key)) throw new ConfigError(`vips[${i}]`, `duplicate service ${key}`);
     services.add(key);
+    checkComplete(vip.check, `vips[${i}].check`, key);
     const rips = new Set<string>();
     vip.rips.forEach((rip, j) => {
+      checkComplete(rip.check, `vips[${i}].rips[${j}].check`, `${rip.ip} in ${key}`);
       if (rips.has(rip.ip)) {
         throw new ConfigError(
           `vips[${i}].rips[${j}].ip`,
@@ -174,7 +209,44 @@ function checkConsistency(config: Config): void {
 }
 
 /** Check types that connect to a port of the real server. */
-const PORT_CHECKS = new Set<Check["type"]>(["tcp", "http", "dr"]);
+const PORT_CHECKS = new Set<Check["type"]>(["tcp", "http", "https", "udp", "dns", "dr"]);
+
+/** The field each check type cannot do without, and the option that sets it. */
+const REQUIRED: Partial<Record<Check["type"], [keyof Check, string]>> = {
+  dns: ["query", "--check-query NAME"],
+  exec: ["command", "--check-command CMD"],
+};
+
+/** Which check types take each optional field. */
+export const CHECK_FIELDS = {
+  host: ["http", "https"],
+  insecure: ["https"],
+  send: ["udp"],
+  receive: ["udp"],
+  query: ["dns"],
+  command: ["exec"],
+} as const satisfies Record<string, readonly Check["type"][]>;
+
+/** A check with a field its type does not take, or without one it needs (a dns check's query). */
+function checkComplete(check: Check | null, field: string, owner: string): void {
+  if (!check) return;
+  for (const [name, types] of Object.entries(CHECK_FIELDS)) {
+    if (check[name as keyof typeof CHECK_FIELDS] === undefined) continue;
+    if (!(types as readonly string[]).includes(check.type)) {
+      throw new ConfigError(
+        `${field}.${name}`,
+        `a ${check.type} check takes no ${name} (only ${types.join(" and ")} checks do)`,
+      );
+    }
+  }
+  const need = REQUIRED[check.type];
+  if (need && check[need[0]] === undefined) {
+    throw new ConfigError(
+      `${field}.${need[0]}`,
+      `the ${check.type} check of ${owner} needs ${need[0]}: set ${need[1]}`,
+    );
+  }
+}
 
 /**
  * A port-0 VIP (every port) gives its checks no port to try: without one of

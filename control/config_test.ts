@@ -425,3 +425,35 @@ for (const d of diffs) {
     assert.deepEqual(diffConfig(base(), d.after()), d.lines);
   });
 }
+
+Deno.test("a check takes only its type's own fields, needs those its type cannot do without, and a port-0 VIP's udp or dns check needs a port", () => {
+  const doc = (check: Record<string, unknown>, port = 53) => ({
+    version: 1,
+    vips: [{ vip: "198.18.0.100", port, proto: "udp", check, rips: [{ ip: "198.18.0.11" }] }],
+  });
+  assert.equal(
+    parseConfig(doc({ type: "dns", query: "www.example.test" })).vips[0].check?.query,
+    "www.example.test",
+  );
+  assert.throws(
+    () => parseConfig(doc({ type: "dns" })),
+    /vips\[0\]\.check\.query: the dns check of 198\.18\.0\.100:53\/udp needs query: set --check-query NAME/,
+  );
+  assert.throws(
+    () => parseConfig(doc({ type: "tcp", command: ["/bin/true"] })),
+    /vips\[0\]\.check\.command: a tcp check takes no command \(only exec checks do\)/,
+  );
+  assert.throws(
+    () => parseConfig(doc({ type: "udp", insecure: true })),
+    /check\.insecure: a udp check takes no insecure/,
+  );
+  assert.throws(
+    () => parseConfig(doc({ type: "exec", command: ["true"] })),
+    /check\.command: the program "true" must be an absolute path/,
+  );
+  assert.throws(
+    () => parseConfig(doc({ type: "udp", send: "x" }, 0)),
+    /check\.port: .* covers every port, so its udp check needs a port/,
+  );
+  assert.doesNotThrow(() => parseConfig(doc({ type: "ping" }, 0)), "ping needs no port");
+});

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Check, type Config, defaultCheck, serviceKey } from "./config.ts";
+import { type Check, CHECK_FIELDS, type Config, defaultCheck, serviceKey } from "./config.ts";
 import { type Health, HealthState } from "./health_state.ts";
 import type { Prober, ProbeTarget } from "./probers.ts";
 import { type Clock, realClock, type TimerId } from "./clock.ts";
@@ -27,15 +27,55 @@ export interface Transition {
   reason: string;
 }
 
-interface Target {
+/** One real server of one service: its own verdict, fed by a probe it may share. */
+interface Subscriber {
   service: string;
   ip: string;
   check: Check;
-  probe: ProbeTarget;
   health: HealthState;
   result: CheckResult | null;
+  probe: SharedProbe | null;
+}
+
+/**
+ * One check of one address, run once per interval for every service whose
+ * check of that address is identical (SPEC §3): the same real server behind
+ * several VIPs is probed once, and each service applies its own rise and fall.
+ */
+interface SharedProbe {
+  key: string;
+  target: ProbeTarget;
+  intervalMs: number;
+  timeoutMs: number;
+  type: string;
+  subscribers: Set<Subscriber>;
   timer?: TimerId;
   stopped: boolean;
+}
+
+/** The fields a check's type has of its own (`host`, `command`, …), those set. */
+function typeFields(check: Check): Partial<Check> {
+  const keys = Object.keys(CHECK_FIELDS) as (keyof typeof CHECK_FIELDS)[];
+  return Object.fromEntries(keys.filter((k) => check[k] !== undefined).map((k) => [k, check[k]]));
+}
+
+/**
+ * What makes two checks the same probe: what the prober uses of its target
+ * for that type, and the timing. The VIP counts only for checks that use it
+ * (`dr` probes VIP:port, `exec` gets it in its environment).
+ */
+function probeKey(t: ProbeTarget, check: Check): string {
+  const used: Record<ProbeTarget["type"], unknown[]> = {
+    tcp: [t.port],
+    http: [t.port, t.path, t.expect, t.host],
+    https: [t.port, t.path, t.expect, t.host, t.insecure],
+    udp: [t.port, t.send, t.receive],
+    dns: [t.port, t.query],
+    ping: [],
+    exec: [t.command, t.vip, t.vipPort, t.proto],
+    dr: [t.vip, t.vipPort],
+  };
+  return JSON.stringify([t.type, t.ip, check.interval, check.timeout, ...used[t.type]]);
 }
 
 /** Options of a {@link HealthMonitor}. */
@@ -58,13 +98,14 @@ export interface HealthOptions {
 
 /** The checks of every real server (and fallback) of a configuration. */
 export class HealthMonitor {
-  #targets = new Map<string, Target>();
+  #subscribers = new Map<string, Subscriber>();
+  #probes = new Map<string, SharedProbe>();
   readonly #clock: Clock;
   constructor(readonly options: HealthOptions) {
     this.#clock = options.clock ?? realClock;
   }
 
-  /** Starts, retunes and stops checks to match `config`; verdicts of unchanged servers stay. */
+  /** Starts, retunes, shares and stops checks to match `config`; verdicts of unchanged servers stay. */
   sync(config: Config): void {
     const keep = new Set<string>();
     for (const vip of config.vips) {
@@ -77,10 +118,19 @@ export class HealthMonitor {
         servers.push({ ip: vip.fallback, check: vip.check ?? defaultCheck(vip.proto) });
       }
       for (const { ip, check } of servers) {
-        const key = `${service}|${ip}`;
         if (check.type === "none") continue;
+        const key = `${service}|${ip}`;
         keep.add(key);
-        const probe: ProbeTarget = {
+        let sub = this.#subscribers.get(key);
+        if (!sub) {
+          sub = { service, ip, check, health: new HealthState(check), result: null, probe: null };
+          this.#subscribers.set(key, sub);
+        } else if (JSON.stringify(sub.check) !== JSON.stringify(check)) {
+          // The state stands until the new check's results cross rise or fall.
+          sub.check = check;
+          sub.health.retune(check);
+        }
+        const target: ProbeTarget = {
           type: check.type,
           ip,
           port: check.port ?? vip.port,
@@ -88,44 +138,33 @@ export class HealthMonitor {
           expect: check.expect,
           vip: vip.vip,
           vipPort: vip.port,
+          proto: vip.proto,
           neighbor: this.options.neighbor(ip),
         };
-        const target = this.#targets.get(key);
-        if (!target) {
-          const t: Target = {
-            service,
-            ip,
-            check,
-            probe,
-            health: new HealthState(check),
-            result: null,
-            stopped: false,
-          };
-          this.#targets.set(key, t);
-          this.#schedule(t, 0);
-        } else if (JSON.stringify(target.check) !== JSON.stringify(check)) {
-          target.check = check;
-          target.probe = probe;
-          target.health.retune(check);
-        }
+        Object.assign(target, typeFields(check));
+        this.#join(sub, target);
       }
     }
-    for (const [key, t] of this.#targets) {
+    for (const [key, sub] of this.#subscribers) {
       if (keep.has(key)) continue;
-      t.stopped = true;
-      this.#clock.clearTimeout(t.timer);
-      this.#targets.delete(key);
+      this.#leave(sub);
+      this.#subscribers.delete(key);
     }
   }
 
   /** Whether a real server passes its check (true when it has none). */
   healthy(service: string, ip: string): boolean {
-    return this.#targets.get(`${service}|${ip}`)?.health.state !== "down";
+    return this.#subscribers.get(`${service}|${ip}`)?.health.state !== "down";
   }
 
   /** The last result of a real server's check, or null before the first or without a check. */
   result(service: string, ip: string): CheckResult | null {
-    return this.#targets.get(`${service}|${ip}`)?.result ?? null;
+    return this.#subscribers.get(`${service}|${ip}`)?.result ?? null;
+  }
+
+  /** How many distinct probes run (identical checks of one address count once). */
+  get probes(): number {
+    return this.#probes.size;
   }
 
   /** Stops every check. */
@@ -133,38 +172,75 @@ export class HealthMonitor {
     this.sync({ version: 1, timeouts: { tcp: 900, tcpfin: 120, udp: 300 }, vips: [] });
   }
 
-  #schedule(t: Target, ms: number): void {
-    t.timer = this.#clock.setTimeout(() => this.#run(t), ms);
+  /** Moves `sub` to the probe for `target`, starting that probe when it is new. */
+  #join(sub: Subscriber, target: ProbeTarget): void {
+    const key = probeKey(target, sub.check);
+    if (sub.probe?.key === key) return;
+    this.#leave(sub);
+    let probe = this.#probes.get(key);
+    if (!probe) {
+      probe = {
+        key,
+        target,
+        intervalMs: sub.check.interval * 1000,
+        timeoutMs: sub.check.timeout * 1000,
+        type: sub.check.type,
+        subscribers: new Set(),
+        stopped: false,
+      };
+      this.#probes.set(key, probe);
+      this.#schedule(probe, 0);
+    }
+    probe.subscribers.add(sub);
+    sub.probe = probe;
   }
 
-  async #run(t: Target): Promise<void> {
+  #leave(sub: Subscriber): void {
+    const probe = sub.probe;
+    if (!probe) return;
+    sub.probe = null;
+    probe.subscribers.delete(sub);
+    if (probe.subscribers.size > 0) return;
+    probe.stopped = true;
+    this.#clock.clearTimeout(probe.timer);
+    this.#probes.delete(probe.key);
+  }
+
+  #schedule(p: SharedProbe, ms: number): void {
+    p.timer = this.#clock.setTimeout(() => this.#run(p), ms);
+  }
+
+  async #run(p: SharedProbe): Promise<void> {
     const started = performance.now();
     let error: string | null;
     try {
-      const probe = { ...t.probe, neighbor: this.options.neighbor(t.ip) };
-      error = await this.options.prober(probe, t.check.timeout * 1000);
+      const target = { ...p.target, neighbor: this.options.neighbor(p.target.ip) };
+      error = await this.options.prober(target, p.timeoutMs);
     } catch (e) {
       error = `check failed: ${(e as Error).message}`;
     }
-    if (t.stopped) return;
+    if (p.stopped) return;
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-    t.result = {
+    const result: CheckResult = {
       ok: error === null,
       latencyMs,
       at: new Date(this.#clock.now()).toISOString(),
       error,
     };
     // The next check is due whatever the listeners do: one that throws must not stop the checks.
-    this.#schedule(t, t.check.interval * 1000);
-    const changed = t.health.record(error === null);
-    try {
-      this.options.onResult?.(t.service, t.ip, t.check.type, t.result);
-      if (changed) {
-        const reason = error ?? `${t.check.type} check passed ${t.check.rise} times`;
-        this.options.onTransition({ service: t.service, ip: t.ip, state: changed, reason });
+    this.#schedule(p, p.intervalMs);
+    for (const sub of p.subscribers) {
+      sub.result = result;
+      const changed = sub.health.record(error === null);
+      try {
+        this.options.onResult?.(sub.service, sub.ip, p.type, result);
+        if (changed) {
+          const reason = error ?? `${p.type} check passed ${sub.check.rise} times`;
+          this.options.onTransition({ service: sub.service, ip: sub.ip, state: changed, reason });
+        }
+      } catch (e) {
+        this.options.onError?.(e as Error);
       }
-    } catch (e) {
-      this.options.onError?.(e as Error);
     }
   }
 }

@@ -74,6 +74,7 @@ Deno.test("checks take the real server's port, path and the VIP's DR path as con
         expect: 204,
         vip: "198.18.0.100",
         vipPort: 80,
+        proto: "tcp",
         neighbor: undefined,
       },
     );
@@ -148,6 +149,67 @@ Deno.test("each check asks the real server's neighbour slot anew (slots are give
     await tick(40);
     assert.equal(probes[0].neighbor, -1);
     assert.equal(probes.at(-1)?.neighbor, 7);
+  } finally {
+    m.stop();
+  }
+});
+
+/** Two services (ports 80 and 443) with the same real servers and the checks given. */
+function twoServices(check80: Record<string, unknown>, check443: Record<string, unknown>): Config {
+  const rips = [{ ip: "198.18.0.11" }, { ip: "198.18.0.12" }];
+  return parseConfig({
+    version: 1,
+    vips: [
+      { vip: "198.18.0.100", port: 80, check: check80, rips },
+      { vip: "198.18.0.101", port: 443, check: check443, rips },
+    ],
+  });
+}
+
+Deno.test("identical checks of one real server behind two VIPs probe it once per interval; each service keeps its own verdict", async () => {
+  const { m, failing, probes, transitions } = monitor();
+  const check = { type: "http", port: 8080, interval: 0.02, timeout: 0.02 };
+  try {
+    m.sync(twoServices({ ...check, fall: 1 }, { ...check, fall: 3 }));
+    assert.equal(m.probes, 2, "one probe per address, shared by both services");
+    await tick(110);
+    const per = (ip: string) => probes.filter((p) => p.ip === ip).length;
+    assert.ok(per("198.18.0.11") >= 3 && per("198.18.0.11") <= 7, `${per("198.18.0.11")} probes`);
+    failing.add("198.18.0.11");
+    await tick(30);
+    assert.equal(m.healthy("198.18.0.100:80/tcp", "198.18.0.11"), false, "fall 1: down at once");
+    assert.equal(m.healthy("198.18.0.101:443/tcp", "198.18.0.11"), true, "fall 3: not yet");
+    await tick(80);
+    assert.equal(m.healthy("198.18.0.101:443/tcp", "198.18.0.11"), false);
+    assert.deepEqual(
+      transitions.map((t) => `${t.service} ${t.state}`),
+      ["198.18.0.100:80/tcp down", "198.18.0.101:443/tcp down"],
+    );
+    assert.equal(m.result("198.18.0.101:443/tcp", "198.18.0.11")?.error, "refused by 198.18.0.11");
+  } finally {
+    m.stop();
+  }
+});
+
+Deno.test("checks differing in anything the probe uses, or in timing, are not shared; dr and exec never across VIPs", () => {
+  const { m } = monitor();
+  try {
+    const http = { type: "http", port: 8080, interval: 5 };
+    m.sync(twoServices(http, { ...http, path: "/other" }));
+    assert.equal(m.probes, 4);
+    m.sync(twoServices(http, { ...http, interval: 6 }));
+    assert.equal(m.probes, 4);
+    m.sync(twoServices({ type: "dr", port: 80 }, { type: "dr", port: 80 }));
+    assert.equal(m.probes, 4, "the DR-path probe goes to each VIP");
+    const exec = { type: "exec", command: ["/bin/true"] };
+    m.sync(twoServices(exec, exec));
+    assert.equal(m.probes, 4, "an exec check gets each VIP in its environment");
+    m.sync(twoServices({ type: "ping" }, { type: "ping", rise: 5 }));
+    assert.equal(m.probes, 2, "rise and fall are each service's own, the probe is shared");
+    m.sync(twoServices({ type: "ping" }, { type: "none" }));
+    assert.equal(m.probes, 2);
+    m.stop();
+    assert.equal(m.probes, 0);
   } finally {
     m.stop();
   }

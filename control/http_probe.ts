@@ -7,6 +7,8 @@
  * @module
  */
 
+import { type ByteConn, connectTls } from "./tls_conn.ts";
+
 /** Where and what to GET. */
 export interface HttpProbeTarget {
   ip: string;
@@ -15,8 +17,8 @@ export interface HttpProbeTarget {
   /** Host header and, over TLS, the SNI name and the name the certificate must carry; default the IP. */
   host?: string;
   /**
-   * Speak TLS. `insecure` skips the check that the certificate names `host`
-   * (Deno always checks the chain: `caCerts` adds trusted roots).
+   * Speak TLS, sending `host` as SNI. The certificate must chain to a trusted
+   * root (`caCerts` adds some) and name `host`, unless `insecure`.
    */
   tls?: { insecure?: boolean; caCerts?: string[] };
 }
@@ -38,20 +40,15 @@ export async function httpStatus(target: HttpProbeTarget, timeoutMs: number): Pr
     )
   );
   timedOut.catch(() => {});
-  const opened = (async () => {
-    const tcp = await Deno.connect({ hostname: target.ip, port: target.port });
-    if (!target.tls) return tcp;
-    try {
-      return await Deno.startTls(tcp, {
-        hostname: target.host ?? target.ip,
-        caCerts: target.tls.caCerts,
-        ...(target.tls.insecure ? { unsafelyDisableHostnameVerification: true } : {}),
-      });
-    } catch (error) {
-      tcp.close();
-      throw error;
-    }
-  })();
+  const opened: Promise<ByteConn> = target.tls
+    ? connectTls({
+      ip: target.ip,
+      port: target.port,
+      servername: target.host,
+      insecure: target.tls.insecure,
+      caCerts: target.tls.caCerts,
+    }, signal)
+    : Deno.connect({ hostname: target.ip, port: target.port });
   try {
     const c = await Promise.race([opened, timedOut]);
     const host = target.host ?? (target.ip.includes(":") ? `[${target.ip}]` : target.ip);
@@ -71,12 +68,12 @@ export async function httpStatus(target: HttpProbeTarget, timeoutMs: number): Pr
   }
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: ByteConn, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
 
-async function readStatus(conn: Deno.Conn): Promise<number> {
+async function readStatus(conn: ByteConn): Promise<number> {
   const buf = new Uint8Array(MAX_HEAD);
   let len = 0;
   for (;;) {

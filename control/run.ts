@@ -7,6 +7,7 @@
  */
 
 import $ from "dax-sh";
+import { killPid } from "../ffi/libc.ts";
 import { RuntimeError } from "./errors.ts";
 
 /** What a finished program gave; `stdout` and `stderr` are untrimmed text. */
@@ -33,6 +34,7 @@ const PACKAGES: Record<string, string> = {
   tc: "iproute2",
   ethtool: "ethtool",
   sysctl: "procps",
+  ping: "iputils-ping",
 };
 
 /** The exit status dax reports for a child killed at its timeout. */
@@ -90,4 +92,83 @@ export async function runChecked(
   const r = await run(argv, options);
   if (!r.ok) throw new RuntimeError(`${argv.join(" ")} failed: ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/** Options of {@link runGroup}. */
+export interface RunGroupOptions {
+  /** Deadline in ms: the whole process group is killed (SIGKILL) then. */
+  timeoutMs: number;
+  /** Extra environment variables, over the daemon's own. */
+  env?: Record<string, string>;
+  /** Most bytes of output kept (stdout and stderr together, the last ones win); default 1024. */
+  maxOutput?: number;
+}
+
+/** What a {@link runGroup} run gave. */
+export interface RunGroupResult {
+  code: number;
+  /** The signal that ended it, or null. */
+  signal: string | null;
+  timedOut: boolean;
+  /** The end of its output, decoded. */
+  output: string;
+}
+
+/**
+ * Runs `argv` (no shell) in a session and process group of its own, for
+ * programs an operator supplies (the `exec` health check). dax's timeout
+ * signals only the child and then waits for its output to close, which a
+ * grandchild (`sleep` under a script) would hold open: here the whole group
+ * gets SIGKILL at the deadline, and again once the child exits so nothing it
+ * started lingers; the child is always reaped.
+ * @throws {Deno.errors.NotFound} when the program does not exist
+ */
+export async function runGroup(
+  argv: readonly string[],
+  options: RunGroupOptions,
+): Promise<RunGroupResult> {
+  const max = options.maxOutput ?? 1024;
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    // setsid(): the child leads a new process group, so one kill reaches all it starts.
+    detached: true,
+  }).spawn();
+  let kept = new Uint8Array(0);
+  const readers = [child.stdout.getReader(), child.stderr.getReader()];
+  const keep = async (reader: ReadableStreamDefaultReader<Uint8Array>) => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      const both = new Uint8Array(kept.length + r.value.length);
+      both.set(kept);
+      both.set(r.value, kept.length);
+      kept = both.subarray(Math.max(0, both.length - max));
+    }
+  };
+  const drained = Promise.all(readers.map(keep)).catch(() => {});
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killPid(-child.pid, "SIGKILL");
+  }, options.timeoutMs);
+  try {
+    const status = await child.status;
+    // Whatever the program left running in its group goes with it.
+    killPid(-child.pid, "SIGKILL");
+    // A descendant that left the group (a daemon) may hold the pipes open: read no longer than 100 ms.
+    let wait: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([drained, new Promise((r) => wait = setTimeout(r, 100))]);
+    clearTimeout(wait);
+    for (const reader of readers) reader.cancel().catch(() => {});
+    return {
+      code: status.code,
+      signal: status.signal,
+      timedOut,
+      output: new TextDecoder().decode(kept),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
 }

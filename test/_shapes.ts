@@ -12,7 +12,7 @@ const mac = z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
 const count = z.number().int().min(0);
 
 const check = z.object({
-  type: z.enum(["tcp", "http", "dr", "none"]),
+  type: z.enum(["tcp", "http", "https", "udp", "dns", "ping", "exec", "dr", "none"]),
   port: z.number().int().nullable(),
   path: z.string(),
   expect: z.number().int(),
