@@ -15,6 +15,7 @@ import { Core, localVip } from "./core.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 import { HaRole, type HaStatus, haStatus, type Role } from "./ha_role.ts";
 import { HealthMonitor } from "./health.ts";
+import { OncePer } from "./rate_limit.ts";
 import {
   type AnnouncePort,
   type Dataplane,
@@ -89,7 +90,7 @@ export class Daemon {
   #offloads: string[] = [];
   #failed: (reason: Error) => void = () => {};
   /** When each claim (`vip|mac`) was last logged; entries older than the period are dropped. */
-  #claimsLogged = new Map<string, number>();
+  #claimsLogged = new OncePer(CLAIM_LOG_MS);
   /** Settles when the data plane dies on its own. */
   readonly failure: Promise<never>;
 
@@ -531,15 +532,7 @@ export class Daemon {
 
   /** Another host answered ARP for a VIP: the ARP problem on a real server, or a second balancer. */
   #claimed(vip: number, mac: string): void {
-    // On a standby, the host answering for the VIPs is the active balancer.
-    if (this.#ha.standby) return;
-    const now = this.#host.clock.now();
-    for (const [key, at] of this.#claimsLogged) {
-      if (now - at >= CLAIM_LOG_MS) this.#claimsLogged.delete(key);
-    }
-    const key = `${vip}|${mac}`;
-    if (this.#claimsLogged.has(key)) return;
-    this.#claimsLogged.set(key, now);
+    if (!this.#claimsLogged.take(`${vip}|${mac}`, this.#host.clock.now())) return;
     const ip = formatIpv4(vip);
     this.options.log(
       "warn",
