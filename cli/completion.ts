@@ -128,8 +128,10 @@ export async function addCompletions(program: AnyCommand, args: readonly string[
     completionCommandName: "completion",
   });
   program.commands.find((c) => c.name() === "completion")?.alias("completions");
-  if (args[0] !== "complete" || args[1] !== "--") return;
-  const { globals, positional, proto } = splitWords(args.slice(2));
+  const at = args.indexOf("complete");
+  if (at < 0 || args[at + 1] !== "--") return;
+  // Global options may come before `complete` too (`dsr --socket S complete -- …`).
+  const { globals, positional, proto } = splitWords([...args.slice(0, at), ...args.slice(at + 2)]);
   if (positional[0] !== "vip" && positional[0] !== "rip") return;
   const line: CommandLike = {
     name: () => positional.slice(0, 2).join(" "),

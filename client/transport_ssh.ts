@@ -124,9 +124,9 @@ class SshTunnel implements Transport {
       return `sshd on ${host} does not allow socket forwarding (AllowStreamLocalForwarding)`;
     }
     if (failure === "connect") {
-      return `sshd on ${host} could not connect to ${socket}: no daemon listens there, or ` +
-        `${user ?? "the ssh user"} may not use it (is dsr running there? is the user root ` +
-        `or in the daemon's --socket-group?)`;
+      return `sshd on ${host} could not connect to ${socket} (is dsr running there? may ` +
+        `${user ?? "the ssh user"} use its socket? does sshd allow forwarding: ` +
+        "AllowTcpForwarding, AllowStreamLocalForwarding?)";
     }
     if (this.#status) return `the ssh connection ended: ${await this.#exitReason()}`;
     if (error instanceof Error) return (error.cause as Error)?.message ?? error.message;

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-# keepalived, bird2 and nginx ship services: keep apt from starting them in the
+# keepalived, bird2, nginx and openssh-server ship services: keep apt from starting them in the
 # host's namespace (tests run their own copies inside namespaces; nginx and
 # dnsmasq serve the https and dns health-check tests).
 if [ ! -x /usr/sbin/policy-rc.d ] || ! grep -q 'exit 101' /usr/sbin/policy-rc.d; then
@@ -13,7 +13,7 @@ if [ ! -x /usr/sbin/policy-rc.d ] || ! grep -q 'exit 101' /usr/sbin/policy-rc.d;
   chmod +x /usr/sbin/policy-rc.d
 fi
 need=()
-for p in libpcap0.8 libpcap-dev gcc iproute2 ethtool tcpdump curl procps util-linux netsniff-ng iputils-ping tmux keepalived bird2 nginx dnsmasq-base openssl; do
+for p in libpcap0.8 libpcap-dev gcc iproute2 ethtool tcpdump curl procps util-linux netsniff-ng iputils-ping tmux keepalived bird2 nginx dnsmasq-base openssl openssh-server openssh-client; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
