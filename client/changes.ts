@@ -11,6 +11,7 @@ import type { Config } from "../control/config.ts";
 import { diffConfig } from "../control/config_diff.ts";
 import { RuntimeError } from "../control/errors.ts";
 import { loadState, saveState, withStateLock } from "../control/state_file.ts";
+import { checkCapacity } from "../control/compile.ts";
 import { DaemonClient, type Paths } from "./client.ts";
 import { UnreachableError } from "./transport.ts";
 
@@ -47,6 +48,8 @@ export async function makeChange(paths: Paths, change: Change): Promise<unknown>
     const before = await loadState(paths.state);
     const next = change.offline(before);
     const changes = diffConfig(before, next);
+    // The daemon would refuse it at start: refuse it now, with the state file as it was.
+    if (changes.length > 0) checkCapacity(next);
     if (changes.length > 0) await saveState(paths.state, next);
     return { changes };
   });

@@ -158,6 +158,25 @@ function demand(config: Config): { services: number; backends: number; addresses
 }
 
 /**
+ * Refuses a configuration that asks for more than the data plane holds. The
+ * compiler checks it first, and so does an offline edit of the state file,
+ * so a document that could never run is not written either.
+ * @throws {CapacityError} naming the first limit gone beyond
+ */
+export function checkCapacity(config: Config): void {
+  const asked = demand(config);
+  if (asked.services > MAX_SERVICES) {
+    throw new CapacityError("virtual services", asked.services, MAX_SERVICES);
+  }
+  if (asked.backends > MAX_BACKENDS) {
+    throw new CapacityError("real server entries", asked.backends, MAX_BACKENDS);
+  }
+  if (asked.addresses > MAX_NEIGHBORS) {
+    throw new CapacityError("distinct real server addresses", asked.addresses, MAX_NEIGHBORS);
+  }
+}
+
+/**
  * Compiles configurations into programs, keeping ids stable. Transactional:
  * {@link Compiler.compile} only reads the compiler's state, and
  * {@link Compiler.adopt} makes a compile the current one. The daemon compiles,
@@ -205,16 +224,7 @@ export class Compiler {
    * data plane holds; checked before anything else.
    */
   compile(config: Config, conditions: RipConditions): Compiled {
-    const asked = demand(config);
-    if (asked.services > MAX_SERVICES) {
-      throw new CapacityError("virtual services", asked.services, MAX_SERVICES);
-    }
-    if (asked.backends > MAX_BACKENDS) {
-      throw new CapacityError("real server entries", asked.backends, MAX_BACKENDS);
-    }
-    if (asked.addresses > MAX_NEIGHBORS) {
-      throw new CapacityError("distinct real server addresses", asked.addresses, MAX_NEIGHBORS);
-    }
+    checkCapacity(config);
     const base = this.#state;
 
     const serviceKeys: string[] = [];

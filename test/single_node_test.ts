@@ -97,3 +97,29 @@ Deno.test("config apply beyond the service capacity exits 1 naming the limit; st
     }
   });
 });
+
+Deno.test("offline, config apply beyond the service capacity exits 1 naming the limit and leaves the state file alone", async () => {
+  const paths = await tempPaths();
+  try {
+    await dsr(paths, ["vip", "add", "198.18.0.100:80"]);
+    const before = await Deno.readTextFile(paths.state);
+    const doc = {
+      version: 1,
+      vips: Array.from({ length: MAX_SERVICES + 1 }, (_, i) => ({
+        vip: `198.19.${i >> 8}.${i & 255}`,
+        port: 80,
+      })),
+    };
+    const file = `${paths.dir}/big.json`;
+    await Deno.writeTextFile(file, JSON.stringify(doc));
+    const run = await dsr(paths, ["config", "apply", "-f", file]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(
+      run.stderr.trim(),
+      `dsr: error: too many virtual services: ${MAX_SERVICES + 1} asked, at most ${MAX_SERVICES}`,
+    );
+    assert.equal(await Deno.readTextFile(paths.state), before);
+  } finally {
+    await Deno.remove(paths.dir, { recursive: true });
+  }
+});
