@@ -5,6 +5,7 @@
  * @module
  */
 
+import { run } from "../control/run.ts";
 import { fileURLToPath } from "node:url";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -31,8 +32,9 @@ const TOOLS: [string, string][] = [
 export async function requireTools(trafgen: boolean): Promise<void> {
   const tools = trafgen ? [...TOOLS, ["trafgen", "netsniff-ng"]] : TOOLS;
   for (const [tool, pkg] of tools) {
-    const found = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] }).output();
-    if (!found.success) {
+    // `which` with the tool as an argument: no shell string is built from a name.
+    const found = await run(["which", tool], { timeoutMs: 5_000 }).catch(() => null);
+    if (!found?.ok) {
       throw new Error(`The benchmark needs ${tool}: apt-get install -y ${pkg}`);
     }
   }
