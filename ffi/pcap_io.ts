@@ -31,6 +31,7 @@ import {
   loadLibpcap,
   PCAP_D_IN,
   PCAP_ERRBUF_SIZE,
+  PCAP_ERROR_PERM_DENIED,
   type PcapLib,
   pointerString,
   toCString,
@@ -193,8 +194,13 @@ export class PcapPacketIo implements PacketIo {
     p.pcap_set_buffer_size(h, bufferSize);
     const rc = p.pcap_activate(h);
     if (rc < 0) {
-      const text = pointerString(p.pcap_geterr(h));
-      throw new PcapError(`cannot capture on ${this.iface}: ${text || `error ${rc}`}`, rc);
+      const text = pointerString(p.pcap_geterr(h)) || `error ${rc}`;
+      // libpcap only says "socket: Operation not permitted": name what is missing.
+      const why = rc === PCAP_ERROR_PERM_DENIED
+        ? `${text}: capturing needs CAP_NET_RAW (run dsr as root, or grant it CAP_NET_RAW ` +
+          "as packaging/dsr.service does)"
+        : text;
+      throw new PcapError(`cannot capture on ${this.iface}: ${why}`, rc);
     }
     if (p.pcap_datalink(h) !== DLT_EN10MB) {
       throw new PcapError(`${this.iface} is not an Ethernet interface`);

@@ -13,7 +13,7 @@ if [ ! -x /usr/sbin/policy-rc.d ] || ! grep -q 'exit 101' /usr/sbin/policy-rc.d;
   chmod +x /usr/sbin/policy-rc.d
 fi
 need=()
-for p in libpcap0.8 libpcap-dev gcc iproute2 ethtool tcpdump curl procps util-linux netsniff-ng iputils-ping tmux keepalived bird2 nginx dnsmasq-base openssl openssh-server openssh-client; do
+for p in libpcap0.8 libpcap-dev gcc iproute2 ethtool tcpdump curl procps util-linux netsniff-ng iputils-ping tmux keepalived bird2 nginx dnsmasq-base openssl openssh-server openssh-client systemd; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
