@@ -44,7 +44,9 @@ async function run(args: string[]): Promise<void> {
 if (import.meta.main) {
   // The folders to leave out exist only once the packages are installed.
   await run(["install", "-q"]);
-  const excludes = UNEMBEDDABLE_TESTS.flatMap((name) => testFolders(`${root}node_modules`, name));
+  // Real paths: deno compile matches excludes against resolved paths (node_modules may be a link).
+  const excludes = UNEMBEDDABLE_TESTS.flatMap((name) => testFolders(`${root}node_modules`, name))
+    .map((folder) => Deno.realPathSync(`${root}${folder}`));
   const output = Deno.args.includes("--output") ? [] : ["--output", "dist/dsr"];
   await run([
     "compile",
