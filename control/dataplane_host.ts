@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatIpv4, isIpv4, parseIpv4 } from "../dataplane/addr.ts";
 import type { LoopCommand, LoopMessage } from "../dataplane/loop.ts";
 import {
   createSharedTables,
@@ -30,7 +31,7 @@ export class DataplaneHost {
   #seq = 0;
   #stopped: Promise<void> | null = null;
   #probes = new Map<number, (answer: ProbeResult) => void>();
-  #claims = new Set<(vip: number, mac: string) => void>();
+  #claims = new Set<(vip: string, mac: string) => void>();
   #probeId = 0;
   #probePort = 0;
   /** Called when the worker dies on its own (libpcap error). */
@@ -129,8 +130,9 @@ export class DataplaneHost {
   /** Asks "who-has vip" and collects, for `windowMs`, the MACs of every other host that answers. */
   async whoHas(vip: number, windowMs: number): Promise<string[]> {
     const macs = new Set<string>();
-    const listener = (claimed: number, mac: string) => {
-      if (claimed === vip) macs.add(mac);
+    const text = formatIpv4(vip);
+    const listener = (claimed: string, mac: string) => {
+      if (claimed === text) macs.add(mac);
     };
     this.#claims.add(listener);
     try {
@@ -144,8 +146,11 @@ export class DataplaneHost {
 
   /** Calls `listener` whenever another host claims a VIP in ARP; returns a function that stops it. */
   onVipClaim(listener: (vip: number, mac: string) => void): () => void {
-    this.#claims.add(listener);
-    return () => this.#claims.delete(listener);
+    const v4 = (vip: string, mac: string) => {
+      if (isIpv4(vip)) listener(parseIpv4(vip), mac);
+    };
+    this.#claims.add(v4);
+    return () => this.#claims.delete(v4);
   }
 
   /** Generation of the program the worker runs. */

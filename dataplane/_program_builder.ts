@@ -45,6 +45,10 @@ export interface TestProgram {
   flushServices?: number[];
   forgetNeighbors?: number[];
   garp?: string[];
+  /** The balancer's IPv6 address; default LB_IP6. */
+  ip6?: string;
+  /** IPv6 VIPs to announce with an unsolicited Neighbor Advertisement. */
+  garp6?: string[];
   standby?: boolean;
   routed?: boolean;
 }
@@ -52,6 +56,7 @@ export interface TestProgram {
 /** The balancer's MAC and address in every test program unless overridden. */
 export const LB_MAC = "02:00:00:00:00:0a";
 export const LB_IP = "198.18.0.10";
+export const LB_IP6 = "2001:2::10";
 
 /** Builds a program; each distinct real server address gets the next neighbour slot. */
 export function buildProgram(o: TestProgram): Program {
@@ -100,6 +105,8 @@ export function buildProgram(o: TestProgram): Program {
     flushServices: o.flushServices ?? [],
     forgetNeighbors: o.forgetNeighbors ?? [],
     garp: (o.garp ?? []).map(parseIpv4),
+    ip6: words6(o.ip6 ?? LB_IP6),
+    garp6: (o.garp6 ?? []).map(words6),
     standby: o.standby ?? false,
     routed: o.routed ?? false,
   };

@@ -16,8 +16,26 @@ import {
 } from "./flow_table.ts";
 import { PendingProbes, type ProbeAnswer } from "./dr_probe.ts";
 import { FragmentTable, FragmentTable6 } from "./fragment_table.ts";
+import { copyMac } from "./_bytes.ts";
 import { rewriteMacs, writeArpReply, writeIcmpEchoReply } from "./frames.ts";
-import { formatMac } from "./addr.ts";
+import { formatIpv4, formatMac } from "./addr.ts";
+import { formatIpv6 } from "./addr6.ts";
+import { AddressTable6 } from "./address_table6.ts";
+import {
+  type AdvertFields,
+  ALL_NODES,
+  ALL_NODES_MAC,
+  checksum6,
+  ICMP6_ECHO_REQUEST,
+  ICMP6_NEIGHBOR_ADVERTISEMENT,
+  ICMP6_NEIGHBOR_SOLICITATION,
+  NA_OVERRIDE,
+  NA_SOLICITED,
+  OPTION_SOURCE_LL,
+  OPTION_TARGET_LL,
+  writeIcmp6EchoReply,
+  writeNeighborAdvert,
+} from "./frames6.ts";
 import { hashAddr, hashAddr6, hashFlow, hashFlow6 } from "./hash.ts";
 import {
   ETH_HEADER_LENGTH,
@@ -29,6 +47,7 @@ import {
   KIND_MALFORMED,
   PacketView,
   PROTO_ICMP,
+  PROTO_ICMPV6,
   PROTO_TCP,
   PROTO_UDP,
   TCP_ACK,
@@ -53,6 +72,7 @@ import {
   G_DROP_STANDBY,
   G_ICMP_REPLIES,
   G_MALFORMED_BASE,
+  G_NA_REPLIES,
   G_OTHER_MAC,
   type Program,
   S_BYTES,
@@ -112,11 +132,29 @@ export class Forwarder {
   readonly probes = new PendingProbes();
   /** Probe answers seen since the loop last took them. */
   probeAnswers: { id: number; answer: ProbeAnswer }[] = [];
-  /** Other hosts seen claiming a VIP in ARP (the ARP problem, or a second balancer). */
-  vipClaims: { vip: number; mac: string }[] = [];
+  /**
+   * Other hosts seen claiming a VIP (address text) in ARP or a Neighbor
+   * Advertisement: the ARP problem, or a second balancer.
+   */
+  vipClaims: { vip: string; mac: string }[] = [];
   #program: Program | null = null;
   #index = new ServiceIndex();
   #neighborSlot = new Map<number, number>();
+  /** IPv6 real server address → neighbour slot. */
+  #neighborSlot6 = new AddressTable6();
+  /** The target address of the NDP message being handled. */
+  readonly #target6 = new Int32Array(4);
+  /** The fields of a Neighbor Advertisement, filled in for each answer. */
+  readonly #advert: AdvertFields = {
+    mac: new Uint8Array(6),
+    dstMac: ALL_NODES_MAC,
+    dstMacAt: 0,
+    target: this.#target6,
+    targetAt: 0,
+    dst: ALL_NODES,
+    dstAt: 0,
+    flags: 0,
+  };
   #persist = new Map<number, FlowTable>();
   #usable: Uint8Array = new Uint8Array(0);
   #evictedSeen = 0;
@@ -170,6 +208,13 @@ export class Forwarder {
     program.neighborIps.forEach((ip, slot) => {
       if (ip !== 0) this.#neighborSlot.set(ip, slot);
     });
+    const ips6 = program.neighborIps6;
+    const slots6: [Int32Array, number, number][] = [];
+    for (let slot = 0; ips6 !== undefined && slot * 4 < ips6.length; slot++) {
+      const w = slot * 4;
+      if ((ips6[w] | ips6[w + 1] | ips6[w + 2] | ips6[w + 3]) !== 0) slots6.push([ips6, w, slot]);
+    }
+    this.#neighborSlot6 = new AddressTable6(slots6);
     this.#usable = usableBackends(program);
     for (const service of program.services) {
       if (service.persistMs > 0 && !this.#persist.has(service.id)) {
@@ -322,6 +367,10 @@ export class Forwarder {
     if (kind === KIND_ARP) return this.#arp(frame, tx, program);
     const v4 = kind === KIND_IPV4;
     if (!v4 && kind !== KIND_IPV6) return VERDICT_IGNORE;
+    if (
+      !v4 && v.protocol === PROTO_ICMPV6 &&
+      (v.icmpType === ICMP6_NEIGHBOR_SOLICITATION || v.icmpType === ICMP6_NEIGHBOR_ADVERTISEMENT)
+    ) return this.#ndp(frame, tx, program);
     if (to === TO_NDP_MULTICAST) {
       // Of IPv6 to a multicast MAC only Neighbor Discovery is the balancer's business.
       g[G_OTHER_MAC]++;
@@ -341,8 +390,13 @@ export class Forwarder {
       return VERDICT_DROP;
     }
 
-    if (v4 && v.protocol === PROTO_ICMP && v.icmpType === 8 && !v.isFragment) {
-      this.replyLength = writeIcmpEchoReply(tx, frame, v, program.mac);
+    const echo = v4
+      ? v.protocol === PROTO_ICMP && v.icmpType === 8
+      : v.protocol === PROTO_ICMPV6 && v.icmpType === ICMP6_ECHO_REQUEST;
+    if (echo && !v.isFragment) {
+      this.replyLength = v4
+        ? writeIcmpEchoReply(tx, frame, v, program.mac)
+        : writeIcmp6EchoReply(tx, frame, v, program.mac);
       if (this.replyLength === 0) {
         g[G_DROP_OVERSIZE]++;
         return VERDICT_DROP;
@@ -447,12 +501,12 @@ export class Forwarder {
   #arp(frame: Uint8Array, tx: Uint8Array, program: Program): number {
     const v = this.view;
     if (this.#index.hasVip(v.arpSenderIp) && !sameMac(frame, 22, program.mac)) {
-      this.vipClaims.push({ vip: v.arpSenderIp, mac: formatMac(frame, 22) });
+      this.vipClaims.push({ vip: formatIpv4(v.arpSenderIp), mac: formatMac(frame, 22) });
     }
     const slot = this.#neighborSlot.get(v.arpSenderIp);
     if (slot !== undefined && v.arpSenderIp !== 0) {
       // Learn from requests and replies alike: both carry the sender's MAC.
-      this.shared.neighborMacs.set(frame.subarray(22, 28), slot * 8);
+      copyMac(this.shared.neighborMacs, slot * 8, frame, 22);
       this.shared.neighborSeen[slot] = Date.now();
     }
     if (
@@ -464,6 +518,67 @@ export class Forwarder {
       return VERDICT_REPLY;
     }
     return VERDICT_IGNORE;
+  }
+
+  /**
+   * A Neighbor Solicitation or Advertisement (RFC 4861 §7.1: hop limit 255,
+   * code 0, at least 24 bytes, checksum right, well-formed options; anything
+   * else is ignored). Real servers' MACs are learnt from both, as from ARP; a
+   * solicitation for a VIP is answered; an advertisement of a VIP from
+   * another MAC is a claim.
+   */
+  #ndp(frame: Uint8Array, tx: Uint8Array, program: Program): number {
+    const v = this.view;
+    const l4 = v.l4Offset;
+    const length = v.totalLength - v.ihl;
+    if (
+      v.ttl !== 255 || v.icmpCode !== 0 || length < 24 || v.isFragment ||
+      checksum6(frame, v) !== 0
+    ) return VERDICT_IGNORE;
+    // The one link-layer option that matters: source (NS) or target (NA) address.
+    const solicit = v.icmpType === ICMP6_NEIGHBOR_SOLICITATION;
+    const wanted = solicit ? OPTION_SOURCE_LL : OPTION_TARGET_LL;
+    let macAt = -1;
+    for (let at = l4 + 24; at < l4 + length;) {
+      const size = frame[at + 1] * 8;
+      if (size === 0 || at + size > l4 + length) return VERDICT_IGNORE;
+      if (frame[at] === wanted && size >= 8) macAt = at + 2;
+      at += size;
+    }
+    const target = this.#target6;
+    for (let w = 0, at = l4 + 8; w < 4; w++, at += 4) {
+      target[w] = (frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3];
+    }
+    const src = v.src6;
+    const unspecified = (src[0] | src[1] | src[2] | src[3]) === 0;
+    // Learn from solicitations and advertisements alike, as from ARP.
+    const slot = this.#neighborSlot6.get(solicit ? src : target, 0);
+    // An advertisement without the option comes from the target's own MAC.
+    const from = macAt >= 0 ? macAt : 6;
+    if (slot >= 0 && !unspecified && (macAt >= 0 || !solicit)) {
+      copyMac(this.shared.neighborMacs, slot * 8, frame, from);
+      this.shared.neighborSeen[slot] = Date.now();
+    }
+    const vip = this.#index.hasVip6(target, 0);
+    if (!solicit) {
+      if (vip && !sameMac(frame, from, program.mac)) {
+        this.vipClaims.push({ vip: formatIpv6(frame, l4 + 8), mac: formatMac(frame, from) });
+      }
+      return VERDICT_IGNORE;
+    }
+    // A standby owns no VIP; a routed node is reached by its routes, not NDP.
+    if (!vip || program.standby || program.routed) return VERDICT_IGNORE;
+    // Duplicate address detection (from ::) is answered to all-nodes, unsolicited
+    // (RFC 4861 §7.2.4), which tells the prober the VIP is taken.
+    const a = this.#advert;
+    a.mac = program.mac;
+    a.dstMac = unspecified ? ALL_NODES_MAC : frame;
+    a.dstMacAt = unspecified ? 0 : from;
+    a.dst = unspecified ? ALL_NODES : src;
+    a.flags = unspecified ? NA_OVERRIDE : NA_SOLICITED | NA_OVERRIDE;
+    this.replyLength = writeNeighborAdvert(tx, a);
+    this.shared.global[G_NA_REPLIES]++;
+    return VERDICT_REPLY;
   }
 
   /** The backend of this packet's flow, scheduling a new flow when needed; -1 if none is usable. */

@@ -1,15 +1,23 @@
 import assert from "node:assert/strict";
 import { formatMac, parseMac } from "./addr.ts";
+import { parseIpv6 } from "./addr6.ts";
 import { eth, type ExtensionOptions } from "./_frame_builder.ts";
 import {
   buildProgram,
   hasRip,
+  LB_IP6,
   LB_MAC,
   resolve,
   type TestProgram,
   type TestRip,
 } from "./_program_builder.ts";
-import { Forwarder, VERDICT_DROP, VERDICT_FORWARD, VERDICT_IGNORE } from "./forwarder.ts";
+import {
+  Forwarder,
+  VERDICT_DROP,
+  VERDICT_FORWARD,
+  VERDICT_IGNORE,
+  VERDICT_REPLY,
+} from "./forwarder.ts";
 import {
   MALFORMED_BAD_EXTENSION,
   MALFORMED_BAD_L4,
@@ -31,7 +39,9 @@ import {
   G_DROP_NO_SERVICE,
   G_DROP_OVERSIZE,
   G_DROP_STANDBY,
+  G_ICMP_REPLIES,
   G_MALFORMED_BASE,
+  G_NA_REPLIES,
   G_OTHER_MAC,
   G_SIZE,
   type SharedTables,
@@ -356,4 +366,194 @@ Deno.test("IPv6 and IPv4 flows live side by side in one table", () => {
   assert.equal(formatMac(run(h, v4).out, 0), RIP4.mac);
   assert.equal(formatMac(run(h, tcp(80, TCP_ACK).build()).out, 0), RIP_A.mac);
   assert.equal(h.fwd.flows.size, 2);
+});
+
+// Neighbor Discovery and echo: the balancer answers for its IPv6 VIPs as it does in ARP.
+
+const SOLICITED_NODE_MAC = "33:33:ff:00:01:00"; // of 2001:2::100
+const SOLICITED_NODE = "ff02::1:ff00:100";
+const addr = (a: string) => Array.from(parseIpv6(a));
+const ndp = (flags: number, target: string, option?: [number, string]) => [
+  flags,
+  0,
+  0,
+  0,
+  ...addr(target),
+  ...(option ? [option[0], 1, ...parseMac(option[1])] : []),
+];
+/** A Neighbor Solicitation from `src` for `target`. */
+const solicit = (
+  target: string,
+  o: {
+    src?: string;
+    dst?: string;
+    dstMac?: string;
+    hops?: number;
+    mac?: string;
+    option?: boolean;
+  } = {},
+) =>
+  eth({ src: o.mac ?? CLIENT_MAC, dst: o.dstMac ?? SOLICITED_NODE_MAC })
+    .ipv6({ src: o.src ?? CLIENT, dst: o.dst ?? SOLICITED_NODE, hopLimit: o.hops ?? 255 })
+    .icmp6({
+      type: 135,
+      body: ndp(0, target, o.option === false ? undefined : [1, o.mac ?? CLIENT_MAC]),
+    })
+    .build();
+/** A Neighbor Advertisement of `target` at `mac`. */
+const advert = (target: string, mac: string, flags = 0x60, dst = LB_IP6) =>
+  eth({ src: mac, dst: LB_MAC }).ipv6({ src: target, dst, hopLimit: 255 })
+    .icmp6({ type: 136, body: ndp(flags, target, [2, mac]) }).build();
+/** The balancer's solicited answer for VIP to `dst` at `dstMac`. */
+const answer = (dst = CLIENT, dstMac = CLIENT_MAC) =>
+  eth({ src: LB_MAC, dst: dstMac }).ipv6({ src: VIP, dst, hopLimit: 255 })
+    .icmp6({ type: 136, body: ndp(0x60, VIP, [2, LB_MAC]) }).build();
+
+interface NdpCase {
+  name: string;
+  frame: Uint8Array;
+  verdict: number;
+  counters?: number[];
+  reply?: Uint8Array;
+  standby?: boolean;
+}
+
+const ndpCases: NdpCase[] = [
+  {
+    name:
+      "NS for a VIP to its solicited-node address is answered: solicited, override, balancer's MAC",
+    frame: solicit(VIP),
+    verdict: VERDICT_REPLY,
+    counters: [G_NA_REPLIES],
+    reply: answer(),
+  },
+  {
+    name: "NS for a VIP unicast to the balancer (a refresh) is answered",
+    frame: solicit(VIP, { dst: VIP, dstMac: LB_MAC }),
+    verdict: VERDICT_REPLY,
+    counters: [G_NA_REPLIES],
+    reply: answer(),
+  },
+  {
+    name: "NS without a source option is answered to the Ethernet source",
+    frame: solicit(VIP, { option: false }),
+    verdict: VERDICT_REPLY,
+    counters: [G_NA_REPLIES],
+    reply: answer(),
+  },
+  {
+    name: "duplicate address detection for a VIP (from ::) is answered to all-nodes, unsolicited",
+    frame: solicit(VIP, { src: "::", option: false }),
+    verdict: VERDICT_REPLY,
+    counters: [G_NA_REPLIES],
+    reply: eth({ src: LB_MAC, dst: "33:33:00:00:00:01" })
+      .ipv6({ src: VIP, dst: "ff02::1", hopLimit: 255 })
+      .icmp6({ type: 136, body: ndp(0x20, VIP, [2, LB_MAC]) }).build(),
+  },
+  {
+    name: "NS for an address that is no VIP is ignored",
+    frame: solicit(NOT_A_VIP, { dst: "ff02::1:ff00:99", dstMac: "33:33:ff:00:00:99" }),
+    verdict: VERDICT_IGNORE,
+  },
+  {
+    name: "NS with a hop limit below 255 (routed from afar) is ignored",
+    frame: solicit(VIP, { hops: 254 }),
+    verdict: VERDICT_IGNORE,
+  },
+  {
+    name: "NS with a wrong checksum is ignored",
+    frame: (() => {
+      const f = solicit(VIP);
+      f[56] ^= 0x10;
+      return f;
+    })(),
+    verdict: VERDICT_IGNORE,
+  },
+  {
+    name: "NS with an option of length 0 is ignored",
+    frame: eth({ src: CLIENT_MAC, dst: SOLICITED_NODE_MAC })
+      .ipv6({ src: CLIENT, dst: SOLICITED_NODE, hopLimit: 255 })
+      .icmp6({ type: 135, body: [...ndp(0, VIP), 1, 0, 0, 0, 0, 0, 0, 0] }).build(),
+    verdict: VERDICT_IGNORE,
+  },
+  {
+    name: "a standby answers no NS for a VIP",
+    frame: solicit(VIP),
+    verdict: VERDICT_IGNORE,
+    standby: true,
+  },
+  {
+    name: "ICMPv6 echo to a VIP is answered by the balancer",
+    frame: fromClient().icmpEcho({ id: 0x1234, seq: 9 }).payload(bytes(32)).build(),
+    verdict: VERDICT_REPLY,
+    counters: [G_ICMP_REPLIES],
+    reply: eth({ src: LB_MAC, dst: CLIENT_MAC }).ipv6({ src: VIP, dst: CLIENT, hopLimit: 64 })
+      .icmpEcho({ id: 0x1234, seq: 9, type: 129 }).payload(bytes(32)).build(),
+  },
+  {
+    name: "ICMPv6 echo to an address that is no VIP is ignored",
+    frame: fromClient(NOT_A_VIP).icmpEcho({ id: 1, seq: 1 }).build(),
+    verdict: VERDICT_IGNORE,
+  },
+  {
+    name: "ICMPv6 echo to a VIP on a standby is dropped as standby",
+    frame: fromClient().icmpEcho({ id: 1, seq: 1 }).build(),
+    verdict: VERDICT_DROP,
+    counters: [G_DROP_STANDBY],
+    standby: true,
+  },
+  {
+    name: "an ICMPv6 echo reply to a VIP is dropped as noService",
+    frame: fromClient().icmpEcho({ id: 1, seq: 1, type: 129 }).build(),
+    verdict: VERDICT_DROP,
+    counters: [G_DROP_NO_SERVICE],
+  },
+];
+
+for (const c of ndpCases) {
+  Deno.test(`forwarder, NDP: ${c.name}`, () => {
+    const h = setup({ ...TABLE, standby: c.standby });
+    const { verdict, out } = run(h, c.frame);
+    assert.equal(verdict, c.verdict);
+    const expected = new Array<number>(G_SIZE).fill(0);
+    for (const i of c.counters ?? []) expected[i] = 1;
+    assert.deepEqual(Array.from(h.shared.global), expected);
+    assert.deepEqual(out, c.frame, "a frame that is not forwarded is left as it came");
+    if (c.reply) assert.deepEqual(h.tx.subarray(0, h.fwd.replyLength), c.reply);
+  });
+}
+
+Deno.test("NDP: an NA from a real server teaches the balancer its MAC, and traffic flows", () => {
+  const h = setup({ services: [{ id: 0, vip: VIP, port: 80, rips: [RIP_DARK] }] });
+  assert.equal(run(h, tcp(80, TCP_SYN).build()).verdict, VERDICT_DROP, "MAC unknown yet");
+  assert.equal(run(h, advert(RIP_DARK.ip, RIP_DARK.mac)).verdict, VERDICT_IGNORE);
+  const { verdict, out } = run(h, tcp(80, TCP_SYN).build());
+  assert.equal(verdict, VERDICT_FORWARD);
+  assert.equal(formatMac(out, 0), RIP_DARK.mac);
+});
+
+Deno.test("NDP: an NS from a real server (with its source option) teaches its MAC too", () => {
+  const h = setup({ services: [{ id: 0, vip: VIP, port: 80, rips: [RIP_DARK] }] });
+  const ns = solicit(LB_IP6, {
+    src: RIP_DARK.ip,
+    mac: RIP_DARK.mac,
+    dst: "ff02::1:ff00:10",
+    dstMac: "33:33:ff:00:00:10",
+  });
+  assert.equal(run(h, ns).verdict, VERDICT_IGNORE);
+  assert.equal(formatMac(run(h, tcp(80, TCP_SYN).build()).out, 0), RIP_DARK.mac);
+});
+
+Deno.test("NDP: an NA of a VIP from another MAC is a claim; the balancer's own is not", () => {
+  const h = setup();
+  run(h, advert(VIP, "02:00:00:00:00:77", 0x20, "ff02::1"));
+  run(h, advert(VIP, LB_MAC, 0x20, "ff02::1"));
+  run(h, advert(NOT_A_VIP, "02:00:00:00:00:78"));
+  assert.deepEqual(h.fwd.vipClaims, [{ vip: VIP, mac: "02:00:00:00:00:77" }]);
+});
+
+Deno.test("NDP: an NA for an address that is no real server teaches nothing", () => {
+  const h = setup({ services: [{ id: 0, vip: VIP, port: 80, rips: [RIP_DARK] }] });
+  run(h, advert("2001:2::15", RIP_DARK.mac));
+  assert.equal(run(h, tcp(80, TCP_SYN).build()).verdict, VERDICT_DROP);
 });

@@ -8,6 +8,7 @@
 
 import { writeTcpSyn } from "./dr_probe.ts";
 import { writeArpRequest, writeGarp } from "./frames.ts";
+import { type SolicitFields, writeNeighborSolicit, writeUnsolicitedAdvert } from "./frames6.ts";
 import { Forwarder, VERDICT_FORWARD, VERDICT_REPLY } from "./forwarder.ts";
 import type { PacketIo } from "./packet_io.ts";
 import {
@@ -38,8 +39,12 @@ const ARP_REFRESH_MS = 15_000;
 /** A command from the control thread besides a program. */
 export type LoopCommand =
   | { type: "garp"; vip: number }
+  /** An unsolicited Neighbor Advertisement for an IPv6 VIP (four words). */
+  | { type: "garp6"; vip: Int32Array }
   /** Asks "who-has vip"; every other host that answers shows up as a claim. */
   | { type: "whohas"; vip: number }
+  /** A Neighbor Solicitation for an IPv6 VIP; every other host that answers is a claim. */
+  | { type: "whohas6"; vip: Int32Array }
   /** Sends a DR-path probe SYN to vip:port framed to a neighbour's MAC. */
   | {
     type: "probe";
@@ -56,7 +61,8 @@ export type LoopCommand =
 /** What the loop reports to the control thread. */
 export type LoopReport =
   | { type: "probe"; id: number; answer: "syn-ack" | "rst" }
-  | { type: "vip-claim"; vip: number; mac: string };
+  /** Another host claims a VIP (address text) in ARP or a Neighbor Advertisement. */
+  | { type: "vip-claim"; vip: string; mac: string };
 
 /** What the control thread posts; `seq` is then stored in the mailbox's M_POSTED word. */
 export interface LoopMessage {
@@ -85,6 +91,13 @@ export class ForwardingLoop {
   /** The longest batch (or program load) since the last report, in ms. */
   #batchMax = 0;
   #report: (report: LoopReport) => void;
+  #solicitFields: SolicitFields = {
+    mac: new Uint8Array(6),
+    src: new Int32Array(4),
+    srcAt: 0,
+    target: new Int32Array(4),
+    targetAt: 0,
+  };
 
   constructor(readonly io: PacketIo, readonly shared: SharedTables, options: LoopOptions = {}) {
     const maxFlows = options.maxFlows ?? 1_000_000;
@@ -118,6 +131,7 @@ export class ForwardingLoop {
     this.forwarder.load(program);
     this.io.setFilter(captureFilter(program));
     for (const vip of program.garp) this.#garp(vip);
+    for (const vip of program.garp6 ?? []) this.#garp6(vip);
     this.#lastArp = 0; // ask for new neighbours now, not in a second
     Atomics.store(this.shared.mailbox, M_APPLIED, program.generation);
   }
@@ -125,9 +139,12 @@ export class ForwardingLoop {
   #command(c: LoopCommand): void {
     const program = this.forwarder.program;
     if (c.type === "garp") this.#garp(c.vip);
+    else if (c.type === "garp6") this.#garp6(c.vip);
     else if (c.type === "probe-cancel") this.forwarder.probes.drop(c.srcPort);
     else if (program && c.type === "whohas") {
       this.#send(writeArpRequest(this.io.tx, program.mac, program.ip, c.vip));
+    } else if (program?.ip6 && c.type === "whohas6") {
+      this.#solicit(program.ip6, c.vip, 0);
     } else if (program && c.type === "probe") {
       const n = c.neighbor * 8;
       this.forwarder.probes.add(c.id, c.vip, c.port, c.srcPort, c.seq);
@@ -152,6 +169,23 @@ export class ForwardingLoop {
     // A standby must not pull the VIP's traffic towards itself; a routed node need not.
     if (!program || program.standby || program.routed) return;
     this.#send(writeGarp(this.io.tx, program.mac, vip));
+  }
+
+  #garp6(vip: Int32Array): void {
+    const program = this.forwarder.program;
+    if (!program || program.standby || program.routed) return;
+    this.#send(writeUnsolicitedAdvert(this.io.tx, program.mac, vip, 0));
+  }
+
+  /** A Neighbor Solicitation from `src` for the address in `target[at, at + 4)`. */
+  #solicit(src: Int32Array, target: Int32Array, at: number): void {
+    const program = this.forwarder.program!;
+    const s = this.#solicitFields;
+    s.mac = program.mac;
+    s.src = src;
+    s.target = target;
+    s.targetAt = at;
+    this.#send(writeNeighborSolicit(this.io.tx, s));
   }
 
   /** Handles up to one batch of frames; returns how many were read, -1 once the I/O closed. */
@@ -223,9 +257,17 @@ export class ForwardingLoop {
     if (!program) return;
     const seen = this.shared.neighborSeen;
     const ips = program.neighborIps;
+    const ips6 = program.ip6 ? program.neighborIps6 : undefined;
     for (let slot = 0; slot < ips.length; slot++) {
-      if (ips[slot] === 0 || wallNow - seen[slot] < ARP_REFRESH_MS) continue;
-      this.#send(writeArpRequest(this.io.tx, program.mac, program.ip, ips[slot]));
+      if (wallNow - seen[slot] < ARP_REFRESH_MS) continue;
+      if (ips[slot] !== 0) {
+        this.#send(writeArpRequest(this.io.tx, program.mac, program.ip, ips[slot]));
+      } else if (ips6 !== undefined) {
+        const w = slot * 4;
+        if ((ips6[w] | ips6[w + 1] | ips6[w + 2] | ips6[w + 3]) !== 0) {
+          this.#solicit(program.ip6!, ips6, w);
+        }
+      }
     }
   }
 

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { AddressTable6 } from "./address_table6.ts";
 import { mix32 } from "./hash.ts";
 import type { ServiceProgram } from "./tables.ts";
 
@@ -17,9 +18,8 @@ export class ServiceIndex {
   #mask = 0;
   #byVip: ServiceProgram[][] = [];
   #byId: (ServiceProgram | undefined)[] = [];
-  #keys6 = new Int32Array(0);
-  #lists6 = new Int32Array(0);
-  #mask6 = 0;
+  /** IPv6 VIP → index into `#byVip`. */
+  #vips6 = new AddressTable6();
 
   /** Replaces the index with `services`. */
   build(services: readonly ServiceProgram[]): void {
@@ -46,51 +46,28 @@ export class ServiceIndex {
   }
 
   #build6(services: readonly ServiceProgram[]): void {
-    const byText = new Map<string, ServiceProgram[]>();
+    const lists = new Map<string, ServiceProgram[]>();
     for (const s of services) {
       const key = Array.from(s.vip6!).join(",");
-      byText.set(key, [...byText.get(key) ?? [], s]);
+      lists.set(key, [...lists.get(key) ?? [], s]);
     }
-    let capacity = 8;
-    while (capacity < byText.size * 2) capacity *= 2;
-    this.#keys6 = new Int32Array(capacity * 4);
-    this.#lists6 = new Int32Array(capacity).fill(-1);
-    this.#mask6 = capacity - 1;
-    for (const list of byText.values()) {
-      const vip = list[0].vip6!;
-      let i = mix32(vip[0] ^ vip[1] ^ vip[2] ^ vip[3]) & this.#mask6;
-      while (this.#lists6[i] !== -1) i = (i + 1) & this.#mask6;
-      this.#keys6.set(vip.subarray(0, 4), i * 4);
-      this.#lists6[i] = this.#byVip.length;
+    const entries: [Int32Array, number, number][] = [];
+    for (const list of lists.values()) {
+      entries.push([list[0].vip6!, 0, this.#byVip.length]);
       this.#byVip.push(list.sort((a, b) => b.port - a.port));
     }
+    this.#vips6 = new AddressTable6(entries);
     for (const s of services) this.#byId[s.id] = s;
-  }
-
-  #slot6(addr: Int32Array, at: number): number {
-    const lists = this.#lists6;
-    if (lists.length === 0) return -1;
-    const keys = this.#keys6;
-    const a0 = addr[at], a1 = addr[at + 1], a2 = addr[at + 2], a3 = addr[at + 3];
-    // The keys are the configuration's VIPs, not a sender's choice: a cheap hash will do.
-    for (let i = mix32(a0 ^ a1 ^ a2 ^ a3) & this.#mask6;; i = (i + 1) & this.#mask6) {
-      const list = lists[i];
-      if (list === -1) return -1;
-      const k = i << 2;
-      if (keys[k] === a0 && keys[k + 1] === a1 && keys[k + 2] === a2 && keys[k + 3] === a3) {
-        return list;
-      }
-    }
   }
 
   /** Whether the IPv6 address in `addr[at, at + 4)` is a configured VIP. */
   hasVip6(addr: Int32Array, at: number): boolean {
-    return this.#slot6(addr, at) >= 0;
+    return this.#vips6.get(addr, at) >= 0;
   }
 
   /** The service for a packet to the IPv6 address in `addr[at, at + 4)`, port and protocol, or null. */
   find6(addr: Int32Array, at: number, port: number, proto: number): ServiceProgram | null {
-    const list = this.#slot6(addr, at);
+    const list = this.#vips6.get(addr, at);
     if (list < 0) return null;
     return this.#match(this.#byVip[list], port, proto);
   }

@@ -45,6 +45,8 @@ export const G_DROP_STANDBY = 15; // frames to a VIP a standby node did not forw
 export const G_MALFORMED_BASE = 16; // + MALFORMED_* reason code (up to 15)
 /** Frames for another host's MAC that reached the promiscuous capture: ignored (SPEC §1). */
 export const G_OTHER_MAC = 32;
+/** Neighbor Advertisements sent in answer to a solicitation for a VIP. */
+export const G_NA_REPLIES = 33;
 export const G_SIZE = 48;
 
 /** Per-service counters: stride and offsets in `SharedTables.services`. */
@@ -123,6 +125,12 @@ export interface Program {
   /** The balancer's MAC and IPv4 address on its interface. */
   mac: Uint8Array;
   ip: number;
+  /**
+   * The balancer's IPv6 address on the real servers' subnet (four words):
+   * the source of Neighbor Solicitations and DR-path probes. Absent when the
+   * interface has none (then no real server is IPv6).
+   */
+  ip6?: Int32Array;
   mtu: number;
   services: ServiceProgram[];
   /** Neighbour slot of each backend id; -1 for unused ids. */
@@ -148,6 +156,8 @@ export interface Program {
   forgetNeighbors: number[];
   /** VIPs to announce with gratuitous ARP when this program is applied. */
   garp: number[];
+  /** IPv6 VIPs (four words each) to announce with an unsolicited Neighbor Advertisement. */
+  garp6?: Int32Array[];
   /**
    * The node is the standby of an HA pair (SPEC §11): it answers no ARP for
    * VIPs, sends no gratuitous ARP and forwards nothing (drop reason
@@ -166,9 +176,14 @@ export interface Program {
 
 /**
  * Builds the BPF filter that lets through only what the data plane handles:
- * ARP, IPv4 to a VIP, and TCP from a VIP to the balancer (DR-path probe answers).
+ * ARP, IPv4 to a VIP, and TCP from a VIP to the balancer (DR-path probe
+ * answers); with IPv6 in the program, IPv6 to a VIP and Neighbor
+ * Solicitations and Advertisements (what ARP is to IPv4: all of them pass, as
+ * all ARP does).
  */
-export function captureFilter(program: Pick<Program, "services" | "ip">): string {
+export function captureFilter(
+  program: Pick<Program, "services" | "ip" | "neighborIps6">,
+): string {
   const v4 = program.services.filter((s) => s.vip6 === undefined);
   const vips = [...new Set(v4.map((s) => s.vip))].map(formatIpv4);
   const vips6 = [
@@ -179,6 +194,9 @@ export function captureFilter(program: Pick<Program, "services" | "ip">): string
     const to = vips.map((v) => `dst host ${v}`).join(" or ");
     const from = vips.map((v) => `src host ${v}`).join(" or ");
     parts.push(`(ip and (${to}))`, `(tcp and dst host ${formatIpv4(program.ip)} and (${from}))`);
+  }
+  if (vips6.length > 0 || program.neighborIps6 !== undefined) {
+    parts.push("(icmp6 and (ip6[40] == 135 or ip6[40] == 136))");
   }
   if (vips6.length > 0) parts.push(`(ip6 and (${vips6.map((v) => `dst host ${v}`).join(" or ")}))`);
   return parts.join(" or ");
