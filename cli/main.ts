@@ -21,8 +21,7 @@ function buildTree(out: { code: number }) {
       "--host <url>",
       "a balancer's daemon through ssh: ssh://[USER@]HOST[:PORT][/SOCKET] " +
         "(env DSR_HOST; status and top take several)",
-      (url: string, all: string[]) => [...all, url],
-      [] as string[],
+      (url: string, all: string[] | undefined) => [...(all ?? []), url],
     )
     .option("--ssh-config <file>", "ssh_config file for --host (ssh -F; env DSR_SSH_CONFIG)")
     .showHelpAfterError(false)
