@@ -25,7 +25,15 @@ export class ServiceIndex {
   build(services: readonly ServiceProgram[]): void {
     const v6 = services.filter((s) => s.vip6 !== undefined);
     services = services.filter((s) => s.vip6 === undefined);
-    const vips = [...new Set(services.map((s) => s.vip >>> 0))];
+    // Grouped in one pass: filtering every service per VIP was quadratic
+    // (16 million steps per program load at 4096 VIPs).
+    const groups = new Map<number, ServiceProgram[]>();
+    for (const s of services) {
+      const list = groups.get(s.vip >>> 0);
+      if (list) list.push(s);
+      else groups.set(s.vip >>> 0, [s]);
+    }
+    const vips = [...groups.keys()];
     let capacity = 8;
     while (capacity < vips.length * 2) capacity *= 2;
     this.#keys = new Uint32Array(capacity);
@@ -39,7 +47,7 @@ export class ServiceIndex {
       this.#keys[i] = vip;
       this.#lists[i] = this.#byVip.length;
       // Exact ports before the wildcard so a specific service wins.
-      this.#byVip.push(services.filter((s) => s.vip >>> 0 === vip).sort((a, b) => b.port - a.port));
+      this.#byVip.push(groups.get(vip)!.sort((a, b) => b.port - a.port));
     }
     for (const s of services) this.#byId[s.id] = s;
     this.#build6(v6);
@@ -49,7 +57,9 @@ export class ServiceIndex {
     const lists = new Map<string, ServiceProgram[]>();
     for (const s of services) {
       const key = Array.from(s.vip6!).join(",");
-      lists.set(key, [...lists.get(key) ?? [], s]);
+      const list = lists.get(key);
+      if (list) list.push(s);
+      else lists.set(key, [s]);
     }
     const entries: [Int32Array, number, number][] = [];
     for (const list of lists.values()) {
