@@ -36,7 +36,7 @@ import {
   writeIcmp6EchoReply,
   writeNeighborAdvert,
 } from "./frames6.ts";
-import { hashAddr, hashAddr6, hashFlow, hashFlow6 } from "./hash.ts";
+import { type Flow6, hashAddr, hashAddr6, hashFlow, hashFlow6 } from "./hash.ts";
 import {
   ETH_HEADER_LENGTH,
   ETHERTYPE_ARP,
@@ -55,7 +55,7 @@ import {
   TCP_RST,
   TCP_SYN,
 } from "./packet.ts";
-import { pick } from "./scheduler.ts";
+import { pick, SCHED_MH, SCHED_SH } from "./scheduler.ts";
 import { ServiceIndex } from "./service_index.ts";
 import {
   B_BYTES,
@@ -65,6 +65,7 @@ import {
   G_ARP_REPLIES,
   G_DROP_EVICTED,
   G_DROP_FRAGMENT,
+  G_DROP_ICMP_NO_FLOW,
   G_DROP_MALFORMED,
   G_DROP_NO_BACKEND,
   G_DROP_NO_SERVICE,
@@ -74,6 +75,7 @@ import {
   G_MALFORMED_BASE,
   G_NA_REPLIES,
   G_OTHER_MAC,
+  G_PMTU_FORWARDED,
   type Program,
   S_BYTES,
   S_CONNECTIONS,
@@ -144,6 +146,14 @@ export class Forwarder {
   #neighborSlot6 = new AddressTable6();
   /** The target address of the NDP message being handled. */
   readonly #target6 = new Int32Array(4);
+  /** The flow an ICMPv6 error embeds, as the client sent it (for `hashFlow6`). */
+  readonly #embedded6: Flow6 & { srcPort: number; dstPort: number; protocol: number } = {
+    src6: new Int32Array(4),
+    dst6: new Int32Array(4),
+    srcPort: 0,
+    dstPort: 0,
+    protocol: 0,
+  };
   /** The fields of a Neighbor Advertisement, filled in for each answer. */
   readonly #advert: AdvertFields = {
     mac: new Uint8Array(6),
@@ -405,6 +415,13 @@ export class Forwarder {
       return VERDICT_REPLY;
     }
 
+    if (
+      !v.isFragment &&
+      (v4
+        ? v.protocol === PROTO_ICMP && v.icmpType === ICMP_UNREACHABLE && v.icmpCode === 4
+        : v.protocol === PROTO_ICMPV6 && v.icmpType === ICMP6_PACKET_TOO_BIG)
+    ) return this.#pathMtu(frame, len, program);
+
     let backend: number;
     let service: ServiceProgram | null;
     if (v.isFragment && !v.hasPorts) {
@@ -581,6 +598,91 @@ export class Forwarder {
     return VERDICT_REPLY;
   }
 
+  /**
+   * Path MTU discovery through the balancer (as Katran does it): a router on
+   * the way from a real server to a client sends "fragmentation needed" or
+   * "packet too big" to the source of the reply it could not pass on, a VIP.
+   * The error embeds the start of that reply (VIP:port → client:port), so it
+   * names the flow; it goes on, MAC-rewritten like the flow's packets, to the
+   * real server that sent the reply, whose kernel then lowers its path MTU.
+   * A flow the table no longer holds is placed again by mh or sh, which pick
+   * the same server; other schedulers cannot tell, and the error is dropped.
+   */
+  #pathMtu(frame: Uint8Array, len: number, program: Program): number {
+    const v = this.view;
+    const g = this.shared.global;
+    const inner = v.l4Offset + 8;
+    const end = v.ipOffset + v.totalLength;
+    const v4 = v.kind === KIND_IPV4;
+    let proto: number, client = 0, vipPort: number, at: number;
+    let service: ServiceProgram | null = null;
+    const key = this.#key6;
+    if (v4) {
+      const ihl = (frame[inner] & 15) * 4;
+      at = inner + ihl;
+      if (inner + 20 > end || frame[inner] >> 4 !== 4 || ihl < 20 || at + 8 > end) {
+        return this.#noFlow();
+      }
+      proto = frame[inner + 9];
+      client = u32(frame, inner + 16);
+      vipPort = (frame[at] << 8) | frame[at + 1];
+      if (u32(frame, inner + 12) === v.dstIp) service = this.#index.find(v.dstIp, vipPort, proto);
+    } else {
+      at = inner + 40;
+      if (frame[inner] >> 4 !== 6 || at + 8 > end) return this.#noFlow();
+      proto = frame[inner + 6];
+      // key: the client (the reply's destination) in 0-3, the VIP (its source) in 4-7.
+      for (let w = 0, b = inner + 24; w < 4; w++, b += 4) key[w] = u32(frame, b) | 0;
+      let same = true;
+      for (let w = 0, b = inner + 8; w < 4; w++, b += 4) {
+        key[4 + w] = u32(frame, b) | 0;
+        if (key[4 + w] !== v.dst6[w]) same = false;
+      }
+      vipPort = (frame[at] << 8) | frame[at + 1];
+      if (same) service = this.#index.find6(key, 4, vipPort, proto);
+    }
+    if (service === null || (proto !== PROTO_TCP && proto !== PROTO_UDP)) return this.#noFlow();
+    const clientPort = (frame[at + 2] << 8) | frame[at + 3];
+    const ports = ((clientPort << 16) | vipPort) >>> 0;
+    const slot = v4
+      ? this.flows.lookup(client, ports, service.id)
+      : this.flows.lookup6(key, 0, ports, service.id);
+    let backend = -1;
+    if (slot >= 0) backend = this.flows.backend(slot);
+    else if (service.sched.kind === SCHED_MH || service.sched.kind === SCHED_SH) {
+      let flowHash: number, srcHash: number;
+      if (v4) {
+        flowHash = hashFlow(client, clientPort, v.dstIp, vipPort, proto);
+        srcHash = hashAddr(client);
+      } else {
+        const e = this.#embedded6;
+        for (let w = 0; w < 4; w++) {
+          e.src6[w] = key[w];
+          e.dst6[w] = key[4 + w];
+        }
+        e.srcPort = clientPort;
+        e.dstPort = vipPort;
+        e.protocol = proto;
+        flowHash = hashFlow6(e);
+        srcHash = hashAddr6(key, 0);
+      }
+      backend = pick(service.sched, flowHash, srcHash, this.shared.active, this.shared.inactive);
+    }
+    const neighbor = backend < 0 ? -1 : program.backendNeighbor[backend];
+    if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0) return this.#noFlow();
+    if (len - 14 > program.mtu) {
+      g[G_DROP_OVERSIZE]++;
+      return VERDICT_DROP;
+    }
+    g[G_PMTU_FORWARDED]++;
+    return this.#forward(frame, len, program, service.id, backend, neighbor);
+  }
+
+  #noFlow(): number {
+    this.shared.global[G_DROP_ICMP_NO_FLOW]++;
+    return VERDICT_DROP;
+  }
+
   /** The backend of this packet's flow, scheduling a new flow when needed; -1 if none is usable. */
   #flowBackend(service: ServiceProgram, now: number): number {
     const v = this.view;
@@ -687,6 +789,13 @@ export function nextTcpState(state: number, flags: number): number {
   }
   if (state === FLOW_SYN && (flags & TCP_ACK)) return FLOW_ESTABLISHED;
   return state;
+}
+
+const ICMP_UNREACHABLE = 3;
+const ICMP6_PACKET_TOO_BIG = 2;
+
+function u32(b: Uint8Array, i: number): number {
+  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
 }
 
 /** Whom a frame's destination MAC names (`TO_*`); the frame holds an Ethernet header. */

@@ -47,6 +47,10 @@ export const G_MALFORMED_BASE = 16; // + MALFORMED_* reason code (up to 15)
 export const G_OTHER_MAC = 32;
 /** Neighbor Advertisements sent in answer to a solicitation for a VIP. */
 export const G_NA_REPLIES = 33;
+/** ICMP "fragmentation needed" and ICMPv6 "packet too big" sent on to a flow's real server. */
+export const G_PMTU_FORWARDED = 34;
+/** Such an ICMP error whose embedded packet is of no flow the balancer can place. */
+export const G_DROP_ICMP_NO_FLOW = 35;
 export const G_SIZE = 48;
 
 /** Per-service counters: stride and offsets in `SharedTables.services`. */
