@@ -130,8 +130,22 @@ function buildTree(out: { code: number }) {
     });
   config.command("apply").description("make the configuration match a file (validated first)")
     .requiredOption("-f, --file <file>", "configuration document")
+    .option("--dry-run", "print the changes and make none (exit 2 when the file is invalid)")
     .action(async (opts, cmd) => {
-      await (await import("./commands/config.ts")).configApply(pathsOf(cmd), opts.file);
+      await (await import("./commands/config.ts")).configApply(pathsOf(cmd), opts.file, {
+        dryRun: opts.dryRun,
+      });
+    });
+  config.command("import").description(
+    "print a configuration document from ipvsadm-save -n output or a keepalived.conf",
+  )
+    .addOption(
+      new Option("--from <kind>", "what FILE is").choices(["ipvsadm", "keepalived"])
+        .makeOptionMandatory(),
+    )
+    .argument("<file>", "the rules (ipvsadm-save -n) or keepalived.conf; - for standard input")
+    .action(async (file, opts) => {
+      await (await import("./commands/config.ts")).configImport(opts.from, file);
     });
 
   program.command("doctor").description(

@@ -110,7 +110,9 @@ const ROUTES: [string, RegExp, Route][] = [
   ["GET", /^\/v1\/config$/, (d) => json(200, d.config)],
   ["PUT", /^\/v1\/config$/, async (d, r) => {
     const next = parseConfig(await readJson(r));
-    return json(200, { changes: await d.apply(next) });
+    // ?dry-run: judged against this host like a real change, and nothing changed.
+    const dryRun = new URL(r.url).searchParams.has("dry-run");
+    return json(200, { changes: await d.apply(next, { dryRun }) });
   }],
   ["PATCH", /^\/v1\/timeouts$/, async (d, r) => {
     const changes = await body(r, TimeoutsPatchSchema);

@@ -241,6 +241,7 @@ export class Daemon {
    * go through one queue, so concurrent callers never lose one another's
    * update; the promise settles once the data plane runs the new program.
    * @param options.field maps a refused field's path in the document to the caller's terms
+   * @param options.dryRun judge and describe the change, and make none of it
    * @returns the configuration now in force and the changes, one line each.
    * @throws {UsageError} from `fn`, or when a new real server is off the subnet or a VIP is local.
    * @throws {CapacityError} when the result exceeds a limit of the data plane.
@@ -248,7 +249,7 @@ export class Daemon {
    */
   change(
     fn: (config: Config) => Config,
-    options: { field?: (path: string) => string } = {},
+    options: { field?: (path: string) => string; dryRun?: boolean } = {},
   ): Promise<{ config: Config; changes: string[] }> {
     return this.#enqueue(null, async () => {
       const local = await this.#host.localAddresses();
@@ -257,16 +258,21 @@ export class Daemon {
         refuseOffSubnet: true,
         field: options.field,
       });
-      if (plan.changes.length === 0) return { config: plan.config, changes: plan.changes };
+      if (plan.changes.length === 0 || options.dryRun) {
+        return { config: options.dryRun ? this.#core.config : plan.config, changes: plan.changes };
+      }
       await this.#host.state.save(plan.config);
       await this.#put(plan);
       return { config: plan.config, changes: plan.changes };
     });
   }
 
-  /** Replaces the whole configuration (PUT /v1/config, config apply). */
-  apply(next: Config): Promise<string[]> {
-    return this.change(() => next).then((r) => r.changes);
+  /**
+   * Replaces the whole configuration (PUT /v1/config, config apply); with
+   * `dryRun`, only says what it would change (`config apply --dry-run`).
+   */
+  apply(next: Config, options: { dryRun?: boolean } = {}): Promise<string[]> {
+    return this.change(() => next, options).then((r) => r.changes);
   }
 
   /**
