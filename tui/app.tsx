@@ -46,7 +46,7 @@ function ripIndex(lines: readonly BodyLine[], at: number): number {
 export function App({ source, interval = 1000, columns, rows, feed: external }: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize({ columns, rows });
-  const [feed, refresh] = useStatusFeed(source, interval, external);
+  const [feed, refresh] = useStatusFeed(source, interval, { external });
   const [sort, setSort] = useState<SortMode>("config");
   const [help, setHelp] = useState(false);
   // The selected row: a ref, so keys pressed faster than renders each move it.

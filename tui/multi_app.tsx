@@ -58,7 +58,7 @@ export function MultiApp({ nodes, interval = 1000, columns, rows }: MultiAppProp
   const width = Math.max(20, size.columns);
   const height = Math.max(DETAIL_MIN + 2, size.rows);
   const named: NodeFeed[] = nodes.map((n, i) => ({ name: n.name, feed: feeds[i].feed }));
-  const lines = overviewLines(named, selected, width, height - DETAIL_MIN);
+  const lines = overviewLines(named, { selected, width, budget: height - DETAIL_MIN });
 
   return (
     <Box flexDirection="column" width={width} height={height}>

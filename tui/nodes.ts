@@ -47,14 +47,14 @@ function sum(values: (number | null)[]): number | null {
  * The overview's lines, at most `budget` of them: the title and every node
  * line always (when they fit), VIP lines shared out between the nodes, with
  * `… N more` where a node's VIPs do not all fit.
- * @param selected the node the keys act on (marked `›`)
+ * @param o.selected the node the keys act on (marked `›`); o.width the terminal's columns;
+ *   o.budget the most lines to return
  */
 export function overviewLines(
   nodes: readonly NodeFeed[],
-  selected: number,
-  width: number,
-  budget: number,
+  o: { selected: number; width: number; budget: number },
 ): OverviewLine[] {
+  const { selected, width, budget } = o;
   const up = nodes.filter((n) => n.feed.status && n.feed.error === null);
   const totals = up.map((n) => n.feed.rates.total);
   const rates = `${formatPps(sum(totals.map((t) => t.pps)))}  ${

@@ -27,7 +27,7 @@ Deno.test("lines are shared fairly: all when they fit, else equal shares with le
 
 Deno.test("the overview keeps every node line within its budget and says how many VIPs it left out", () => {
   const nodes = [{ name: "lb1", feed: feedOf(10) }, { name: "lb2", feed: feedOf(10) }];
-  const lines = overviewLines(nodes, 0, 80, 9);
+  const lines = overviewLines(nodes, { selected: 0, width: 80, budget: 9 });
   assert.equal(lines.length, 9);
   assert.deepEqual(lines.map((l) => l.kind), [
     "title",
@@ -42,7 +42,7 @@ Deno.test("the overview keeps every node line within its budget and says how man
   ]);
   assert.match(lines[4].text, /… 8 more VIPs/);
   assert.ok(lines.every((l) => [...l.text].length === 80));
-  const tight = overviewLines(nodes, 1, 80, 3);
+  const tight = overviewLines(nodes, { selected: 1, width: 80, budget: 3 });
   assert.deepEqual(tight.map((l) => l.kind), ["title", "node", "node"]);
   assert.match(tight[2].text, /^› lb2/);
 });
@@ -51,9 +51,7 @@ Deno.test("a node that does not answer shows down and the reason, and no VIPs", 
   const down = { ...feedOf(3), error: "ssh: connect to host lb2 port 22: Connection refused" };
   const lines = overviewLines(
     [{ name: "lb1", feed: feedOf(1) }, { name: "lb2", feed: down }],
-    0,
-    80,
-    20,
+    { selected: 0, width: 80, budget: 20 },
   );
   assert.deepEqual(lines.map((l) => l.kind), ["title", "node", "vip", "node"]);
   assert.match(lines[3].text, /^ {2}lb2 +down +ssh: connect to host lb2/);

@@ -36,13 +36,14 @@ export interface Poller {
 
 /**
  * Starts polling `source` at once.
- * @param onFeed called with the new feed after every poll
+ * @param o.interval milliseconds between the end of a poll and the next
+ * @param o.onFeed called with the new feed after every poll
  */
 export function startPolling(
   source: StatusSource,
-  interval: number,
-  onFeed: (feed: Feed) => void,
+  o: { interval: number; onFeed: (feed: Feed) => void },
 ): Poller {
+  const { interval, onFeed } = o;
   let stopped = false;
   let busy = false;
   let again = false;

@@ -20,8 +20,9 @@ export function useFeeds(sources: readonly StatusSource[], interval: number): Ex
   const pollers = useRef<Poller[]>([]);
   useEffect(() => {
     const started = sources.map((source, i) =>
-      startPolling(source, interval, (feed) => {
-        setFeeds((before) => before.map((old, j) => j === i ? feed : old));
+      startPolling(source, {
+        interval,
+        onFeed: (feed) => setFeeds((before) => before.map((old, j) => j === i ? feed : old)),
       })
     );
     pollers.current = started;

@@ -18,21 +18,23 @@ export interface ExternalFeed {
 }
 
 /**
- * Polls `source` while the component is mounted, unless `external` is given.
+ * Polls `source` while the component is mounted, unless `options.external` is given.
+ * @param options.external a feed polled elsewhere, used instead
  * @returns the feed, and `refresh()` to poll now (after a change)
  */
 export function useStatusFeed(
   source: StatusSource,
   interval: number,
-  external?: ExternalFeed,
+  options: { external?: ExternalFeed } = {},
 ): [Feed, () => void] {
+  const { external } = options;
   const [feed, setFeed] = useState<Feed>(emptyFeed);
   const poller = useRef<{ refresh(): void } | null>(null);
   const polled = external === undefined;
 
   useEffect(() => {
     if (!polled) return;
-    const p = startPolling(source, interval, setFeed);
+    const p = startPolling(source, { interval, onFeed: setFeed });
     poller.current = p;
     return () => p.stop();
   }, [source, interval, polled]);
