@@ -39,7 +39,11 @@ import { parseIp, parseProto, parseVipPort } from "./parse.ts";
 const MAX_BODY = 1 << 20;
 
 /** `PUT /v1/ha`: the role keepalived's notify script asks for. */
-const HaRoleSchema = z.strictObject({ role: z.enum(["active", "standby"]) });
+const HaRoleSchema = z.strictObject({
+  role: z.enum(["active", "standby"]),
+  /** When the asking command started, ms since the epoch (orders keepalived's notify scripts). */
+  at: z.number().positive().optional(),
+});
 
 /** An answer that is not 2xx, with the field it concerns. */
 class HttpError extends Error {
@@ -126,8 +130,8 @@ const ROUTES: [string, RegExp, Route][] = [
   ["GET", /^\/v1\/doctor$/, async (d) => json(200, await runDoctor(d))],
   ["GET", /^\/v1\/ha$/, (d) => json(200, d.ha)],
   ["PUT", /^\/v1\/ha$/, async (d, r) => {
-    const { role } = await body(r, HaRoleSchema);
-    return json(200, await d.setRole(role));
+    const { role, at } = await body(r, HaRoleSchema);
+    return json(200, await d.setRole(role, at));
   }],
   ["GET", /^\/v1\/vips$/, (d) => json(200, d.config.vips)],
   ["POST", /^\/v1\/vips$/, async (d, r) => {

@@ -74,6 +74,8 @@ export class Daemon {
   readonly #health: HealthMonitor;
   readonly #ingressDrop: IngressDropPort | null;
   readonly #ha: HaRole;
+  /** When the last applied role request was asked (its command's start), ms since the epoch. */
+  #roleAskedAt = 0;
   readonly #announce: AnnouncePort | null;
   /** The VIP addresses that should be announced now, and what the table holds. */
   #wantAnnounced: string[] = [];
@@ -218,10 +220,26 @@ export class Daemon {
    * gratuitous ARP for every VIP at once and after 1, 2 and 5 s, a demotion
    * stops ARP answers and forwarding at once. Taking the role in force
    * changes nothing.
+   * @param at when the asking command started (ms since the epoch):
+   *   keepalived runs its notify scripts without waiting for one another,
+   *   so under load a demote started before a promote can arrive after it;
+   *   a request asked before the last one applied is ignored.
    */
-  setRole(role: Role): Promise<HaStatus> {
+  setRole(role: Role, at?: number): Promise<HaStatus> {
     return this.#enqueue(null, async () => {
       const before = this.#ha.state.role;
+      if (at !== undefined) {
+        if (at < this.#roleAskedAt) {
+          this.options.log(
+            "warn",
+            `ignored a request for role ${role} asked ${this.#roleAskedAt - at} ms before the ` +
+              `one in force (keepalived's notify scripts finished out of order)`,
+            { event: "ha", role, ignored: true },
+          );
+          return this.ha;
+        }
+        this.#roleAskedAt = at;
+      }
       if (before === role) return this.ha;
       const compiled = this.#core.recompile(this.#conditions());
       // The program first: the worker takes messages in order, so the first

@@ -215,3 +215,24 @@ Deno.test("without --announce, status announces nothing and stop does not wait",
   assert.ok(host.effects.includes("capture closed"));
   assert.ok(!host.effects.some((e) => e.startsWith("announce")));
 });
+
+Deno.test("a role request asked before the last one applied is ignored (notify scripts out of order)", async () => {
+  const host = new FakeHost();
+  const { daemon, lines } = await started(host, { role: "standby" });
+  try {
+    // keepalived: BACKUP (demote started at 1000), then MASTER (promote at 2000);
+    // the promote arrives first.
+    await daemon.setRole("active", 2_000);
+    const status = await daemon.setRole("standby", 1_000);
+    assert.deepEqual([status.role, status.transitions], ["active", 1]);
+    assert.equal(lastProgram(host).standby, false);
+    assert.ok(
+      lines.some((l) => /^warn: ignored a request for role standby asked 1000 ms before/.test(l)),
+    );
+    // A later request, or one that says nothing of its time, applies.
+    assert.equal((await daemon.setRole("standby", 3_000)).role, "standby");
+    assert.equal((await daemon.setRole("active")).role, "active");
+  } finally {
+    await stop(host, daemon);
+  }
+});

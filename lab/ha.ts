@@ -118,8 +118,10 @@ export async function haProcesses(
         node.iface,
         "--peer",
         peer.ip,
+        // High priorities: a backup waits (256 - priority) / 256 s beyond the
+        // advert interval before it takes over (RFC 3768's skew).
         "--priority",
-        i === 0 ? "150" : "100",
+        i === 0 ? "250" : "240",
       ]);
       out.push({ name: `${node.name}-keepalived`, ns: node.ns, argv: keepalivedArgv(conf) });
     } else {

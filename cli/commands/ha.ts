@@ -29,64 +29,33 @@ export async function haStatus(paths: Paths, opts: { json?: boolean }): Promise<
 export async function haSetRole(paths: Paths, role: Role): Promise<void> {
   const client = await requireDaemon(paths);
   try {
-    await client.request("PUT", "/v1/ha", { role });
+    // When this command started: see cli/fast_ha.ts.
+    await client.request("PUT", "/v1/ha", { role, at: performance.timeOrigin });
   } finally {
     client.close();
   }
 }
-
-/** How long `ha check` waits for the daemon: well inside keepalived's 5 s script timeout. */
-const CHECK_DEADLINE_MS = 2_000;
 
 /**
  * `dsr ha check`: succeeds while the local daemon answers and its interface
  * is up, and, with `--min-uptime S`, once the daemon has run S seconds.
  * keepalived's config uses that: a dsr restarted under a MASTER keepalived
  * comes back standby, and only failed checks (a FAULT, then a new election
- * and notify) tell keepalived to promote it again. keepalived runs it every 2 s, so it asks the daemon one question
- * and `ip` the link state, each with a deadline.
- * @throws {RuntimeError} saying which of the two fails
+ * and notify) tell keepalived to promote it again. main.ts answers the plain
+ * form before the command tree loads (cli/fast_ha.ts); this is the same
+ * check for the forms it leaves here.
+ * @throws {RuntimeError} saying which of them fails
  */
 export async function haCheck(paths: Paths, opts: { minUptime?: string } = {}): Promise<void> {
   const minUptime = opts.minUptime === undefined
     ? 0
     : parseInteger(opts.minUptime, "--min-uptime", 0, 3600);
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: paths.socket } });
-  let iface: string;
-  let uptime: number;
+  const { check, FastHaError } = await import("../fast_ha.ts");
   try {
-    const r = await fetch("http://dsr/v1/status", {
-      client,
-      signal: AbortSignal.timeout(CHECK_DEADLINE_MS),
-    });
-    if (!r.ok) {
-      await r.body?.cancel();
-      throw new Error(`HTTP ${r.status}`);
-    }
-    ({ iface, uptimeSeconds: uptime } = await r.json());
+    await check(paths.socket, minUptime);
   } catch (error) {
-    throw new RuntimeError(
-      `the daemon on ${paths.socket} does not answer: ${(error as Error).message}`,
-    );
-  } finally {
-    client.close();
-  }
-  if (uptime < minUptime) {
-    throw new RuntimeError(
-      `the daemon started ${uptime} s ago, less than --min-uptime ${minUptime}`,
-    );
-  }
-  // Deno reads no file under /sys without every permission: ask ip.
-  const { run } = await import("../../control/run.ts");
-  const r = await run(["ip", "-j", "link", "show", "dev", iface], { timeoutMs: CHECK_DEADLINE_MS });
-  const link = r.ok
-    ? (JSON.parse(r.stdout) as { operstate?: string; flags?: string[] }[])[0]
-    : null;
-  if (!link) throw new RuntimeError(`interface ${iface} of the daemon is gone: ${r.stderr.trim()}`);
-  // UNKNOWN: a driver that reports no carrier (dummy, tun) while the link is up.
-  const state = link.operstate ?? "UNKNOWN";
-  if (!link.flags?.includes("UP") || (state !== "UP" && state !== "UNKNOWN")) {
-    throw new RuntimeError(`interface ${iface} of the daemon is ${state.toLowerCase()}`);
+    if (error instanceof FastHaError) throw new RuntimeError(error.message);
+    throw error;
   }
 }
 
