@@ -91,14 +91,14 @@ export type Candidates = [string, string][];
 /**
  * The VIP:PORT, VIP and real server candidates for the arguments of `vip`
  * and `rip` commands in `config`.
- * @param vipPort the VIP:PORT already typed on the line (for real servers), or null
- * @param proto the `--proto` on the line, or null for any
+ * @param line.vipPort the VIP:PORT already typed on the line (for real servers), or null
+ * @param line.proto the `--proto` on the line, or null for any
  */
 export function namesIn(
   config: Config,
-  vipPort: string | null,
-  proto: string | null,
+  line: { vipPort: string | null; proto: string | null },
 ): { services: Candidates; vips: Candidates; rips: Candidates } {
+  const { vipPort, proto } = line;
   const services: Candidates = config.vips.map((v) => [
     `${v.vip}:${v.port}`,
     `${v.proto} ${v.scheduler}, ${v.rips.length} real server${v.rips.length === 1 ? "" : "s"}`,
@@ -147,7 +147,7 @@ export async function addCompletions(program: AnyCommand, args: readonly string[
   const config = await configFor(paths);
   if (!config) return;
   const typedVipPort = positional.length > 3 ? positional[2] : null;
-  const names = namesIn(config, typedVipPort, proto);
+  const names = namesIn(config, { vipPort: typedVipPort, proto });
   const offer = (candidates: Candidates) => (complete: (v: string, d: string) => void) => {
     for (const [value, description] of candidates) complete(value, description);
   };

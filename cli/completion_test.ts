@@ -36,7 +36,7 @@ Deno.test("services, VIPs and the real servers of the VIP:PORT typed are offered
   let c = addVip(addVip(emptyConfig(), web), dns);
   c = addRip(addRip(c, web, { ip: "198.18.0.11" }), web, { ip: "198.18.0.12", weight: 3 });
   c = setRip(addRip(c, dns, { ip: "198.18.0.21" }), dns, "198.18.0.21", { drain: true });
-  const names = namesIn(c, "198.18.0.100:80", null);
+  const names = namesIn(c, { vipPort: "198.18.0.100:80", proto: null });
   assert.deepEqual(names.services, [
     ["198.18.0.100:80", "tcp mh, 2 real servers"],
     ["198.18.0.100:53", "udp mh, 1 real server"],
@@ -46,10 +46,10 @@ Deno.test("services, VIPs and the real servers of the VIP:PORT typed are offered
     "198.18.0.12",
     "tcp, weight 3",
   ]]);
-  assert.deepEqual(namesIn(c, "198.18.0.100:53", "udp").rips, [[
+  assert.deepEqual(namesIn(c, { vipPort: "198.18.0.100:53", proto: "udp" }).rips, [[
     "198.18.0.21",
     "udp, weight 1, draining",
   ]]);
-  assert.deepEqual(namesIn(c, "198.18.0.100:53", "tcp").rips, []);
-  assert.deepEqual(namesIn(c, null, null).rips, []);
+  assert.deepEqual(namesIn(c, { vipPort: "198.18.0.100:53", proto: "tcp" }).rips, []);
+  assert.deepEqual(namesIn(c, { vipPort: null, proto: null }).rips, []);
 });

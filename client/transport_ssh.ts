@@ -43,15 +43,19 @@ function watchSignals(): void {
   }
 }
 
-/** A private (0700) directory for the local end, under $TMPDIR. */
-async function privateDir(): Promise<string> {
-  let dir = await Deno.makeTempDir({ prefix: "dsr-ssh-" });
+/**
+ * A private (0700) directory for the local end, under $TMPDIR. Synchronous on
+ * purpose: a signal is handled only between awaits, so none can come between
+ * making the directory and registering it for removal.
+ */
+function privateDir(): string {
+  let dir = Deno.makeTempDirSync({ prefix: "dsr-ssh-" });
   // A Unix socket path holds at most 107 bytes; a long $TMPDIR falls back to /tmp.
   if (dir.length > 90) {
-    await Deno.remove(dir);
-    dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "dsr-ssh-" });
+    Deno.removeSync(dir);
+    dir = Deno.makeTempDirSync({ dir: "/tmp", prefix: "dsr-ssh-" });
   }
-  await Deno.chmod(dir, 0o700);
+  Deno.chmodSync(dir, 0o700);
   return dir;
 }
 
@@ -159,7 +163,9 @@ export async function openSshTunnel(
   options: { config?: string | null; timeoutMs?: number } = {},
 ): Promise<Transport> {
   const timeoutMs = options.timeoutMs ?? SSH_TIMEOUT_MS;
-  const dir = await privateDir();
+  watchSignals();
+  // From here to `live.add` nothing awaits: a signal finds the directory registered.
+  const dir = privateDir();
   const args = sshForwardArgs(target, `${dir}/dsr.sock`, {
     config: options.config,
     connectTimeout: Math.max(1, Math.min(10, Math.floor(timeoutMs / 1000) - 2)),
@@ -169,7 +175,7 @@ export async function openSshTunnel(
     child = new Deno.Command("ssh", { args, stdin: "null", stdout: "null", stderr: "piped" })
       .spawn();
   } catch (error) {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    Deno.removeSync(dir, { recursive: true });
     const reason = error instanceof Deno.errors.NotFound
       ? "ssh is not installed (Debian: apt-get install openssh-client)"
       : `cannot run ssh: ${(error as Error).message}`;
@@ -177,7 +183,6 @@ export async function openSshTunnel(
   }
   const tunnel = new SshTunnel(target, dir, child);
   live.add(tunnel);
-  watchSignals();
   try {
     await tunnel.ready(timeoutMs);
   } catch (error) {

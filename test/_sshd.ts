@@ -48,14 +48,13 @@ export interface Sshd {
  * Starts sshd in namespace `ns`, listening on `address`:22, letting in the
  * holders of `authorizedKeys` (root included), allowing Unix-socket
  * forwarding; resolves once it listens.
- * @param dir a private directory for its config, host key and pid file
+ * @param o.dir a private directory for its config, host key and pid file
  */
 export async function startSshd(
   ns: string,
-  address: string,
-  dir: string,
-  authorizedKeys: string[],
+  o: { address: string; dir: string; authorizedKeys: string[] },
 ): Promise<Sshd> {
+  const { address, dir, authorizedKeys } = o;
   await Deno.mkdir(dir, { recursive: true });
   const hostKey = await makeKey(`${dir}/host_ed25519`);
   await Deno.writeTextFile(`${dir}/authorized_keys`, authorizedKeys.join("\n") + "\n");
