@@ -7,17 +7,23 @@ import {
   newSchedState,
   pick,
   ringMembers,
+  SCHED_DH,
+  SCHED_FO,
   SCHED_LC,
   SCHED_MH,
+  SCHED_NQ,
+  SCHED_OVF,
   SCHED_RR,
+  SCHED_SED,
   SCHED_SH,
+  SCHED_TWOS,
   SCHED_WLC,
   SCHED_WRR,
   SCHEDULER_NAMES,
   schedulerCode,
 } from "./scheduler.ts";
 
-const KINDS = [SCHED_RR, SCHED_WRR, SCHED_LC, SCHED_WLC, SCHED_SH, SCHED_MH];
+const KINDS = SCHEDULER_NAMES.map((_, code) => code);
 const VIP = 0xc6120064;
 
 function backends(weights: number[]): MaglevBackend[] {
@@ -43,7 +49,17 @@ Deno.test("schedulerCode maps each IPVS name to its code and rejects others", ()
   SCHEDULER_NAMES.forEach((name, code) => assert.equal(schedulerCode(name), code));
   assert.equal(schedulerCode("mh"), SCHED_MH);
   assert.throws(() => schedulerCode("fifo" as "rr"), RangeError);
-  assert.throws(() => newSchedState(9, backends([1])), RangeError);
+  assert.deepEqual(SCHEDULER_NAMES.slice(6), [
+    "dh",
+    "lblc",
+    "lblcr",
+    "sed",
+    "nq",
+    "fo",
+    "ovf",
+    "twos",
+  ]);
+  assert.throws(() => newSchedState(SCHEDULER_NAMES.length, backends([1])), RangeError);
   assert.throws(() => newSchedState(SCHED_RR, backends([-1])), RangeError);
 });
 
@@ -101,7 +117,8 @@ Deno.test("weight 0 is never picked by any scheduler", () => {
   for (const kind of KINDS) {
     const c = tally(kind, [2, 0, 1], 5000, true);
     assert.equal(c[11], 0, `kind ${kind}`);
-    assert.equal(c[10] + c[12], 5000, `kind ${kind}`);
+    // ovf has no server left once every one holds more active connections than its weight.
+    if (kind !== SCHED_OVF) assert.equal(c[10] + c[12], 5000, `kind ${kind}`);
   }
 });
 
@@ -186,5 +203,233 @@ Deno.test("newSchedState takes its table from the ring source it is given", () =
   assert.deepEqual(Array.from(s.ringIds), [10, 12]);
   newSchedState(SCHED_WLC, backends([1]), 1009, () => {
     throw new Error("wlc has no table");
+  });
+});
+
+// Reference models of IPVS's schedulers, written from ipvsadm(8) and the
+// kernel's ip_vs_*.c without the implementation's tricks: plain division
+// (IEEE division rounds exactly, so equal ratios compare equal), list order
+// for ties, no typed arrays.
+
+/** A real server as the models see it, in the VIP's order. */
+interface Server {
+  id: number;
+  weight: number;
+  active: number;
+  inactive: number;
+}
+
+/** The first server with the least `cost` among those with weight > 0. */
+function firstMin(servers: Server[], cost: (s: Server) => number): Server | undefined {
+  let best: Server | undefined;
+  for (const s of servers) if (s.weight > 0 && (!best || cost(s) < cost(best))) best = s;
+  return best;
+}
+
+/** sed: the least (active + 1) / weight. nq: the first idle server, else as sed. */
+function modelSed(servers: Server[], neverQueue: boolean): number {
+  const idle = servers.find((s) => s.weight > 0 && s.active === 0);
+  if (neverQueue && idle) return idle.id;
+  return firstMin(servers, (s) => (s.active + 1) / s.weight)?.id ?? -1;
+}
+
+/** fo: the first server of the highest weight. ovf: the same among those with active <= weight. */
+function modelFo(servers: Server[], overflow: boolean): number {
+  const open = servers.filter((s) => s.weight > 0 && (!overflow || s.active <= s.weight));
+  const top = Math.max(0, ...open.map((s) => s.weight));
+  return open.find((s) => s.weight === top)?.id ?? -1;
+}
+
+/** The unsigned xorshift32 sequence from `seed`. */
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    return x;
+  };
+}
+
+/**
+ * twos (ip_vs_twos.c): two draws r in [0, total weight], each the first
+ * server whose running sum of weights reaches r; the second wins only with
+ * a strictly lower (active * 256 + inactive) / weight.
+ */
+function modelTwos(servers: Server[], random: () => number): number {
+  const live = servers.filter((s) => s.weight > 0);
+  if (live.length === 0) return -1;
+  const total = live.reduce((sum, s) => sum + s.weight, 0);
+  const draw = (r: number) => {
+    let sum = 0;
+    return live.find((s) => (sum += s.weight) >= r)!;
+  };
+  const first = draw(random() % (total + 1));
+  const second = draw(random() % (total + 1));
+  const load = (s: Server) => (s.active * 256 + s.inactive) / s.weight;
+  return load(second) < load(first) ? second.id : first.id;
+}
+
+/** Servers with ids 10… and the given weights, and a step's connection counts. */
+const serverRows = fc.array(fc.tuple(fc.nat(12), fc.nat(12), fc.nat(12)), {
+  minLength: 0,
+  maxLength: 7,
+});
+/** Connection counts per server; small ones often, so ties and idle servers come up. */
+const countRows = (n: number) =>
+  fc.array(
+    fc.array(fc.tuple(fc.oneof(fc.nat(2), fc.nat(20)), fc.oneof(fc.constant(0), fc.nat(300))), {
+      minLength: n,
+      maxLength: n,
+    }),
+    { minLength: 1, maxLength: 12 },
+  );
+
+/**
+ * Runs `kind` over steps of connection counts and checks each pick against
+ * `model` (given the servers and, for twos, the random sequence).
+ */
+function agreesWithModel(
+  kind: number,
+  model: (servers: Server[], random: () => number) => number,
+): void {
+  fc.assert(
+    fc.property(
+      serverRows.chain((rows) => fc.tuple(fc.constant(rows), countRows(rows.length))),
+      ([rows, steps]) => {
+        const s = newSchedState(kind, backends(rows.map(([w]) => w)), 1009);
+        const random = xorshift(s.scratch[0]);
+        const active = new Int32Array(64);
+        const inactive = new Int32Array(64);
+        for (const counts of steps) {
+          const servers = rows.map(([weight], i) => ({
+            id: 10 + i,
+            weight,
+            active: counts[i][0],
+            inactive: counts[i][1],
+          }));
+          for (const x of servers) {
+            active[x.id] = x.active;
+            inactive[x.id] = x.inactive;
+          }
+          assert.equal(pick(s, 0, 0, active, inactive), model(servers, random));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+}
+
+Deno.test("sed picks as the model: the least (active + 1) / weight", () => {
+  agreesWithModel(SCHED_SED, (servers) => modelSed(servers, false));
+});
+
+Deno.test("nq picks as the model: an idle server first, else as sed", () => {
+  agreesWithModel(SCHED_NQ, (servers) => modelSed(servers, true));
+});
+
+Deno.test("fo picks as the model: the highest weight, whatever the load", () => {
+  agreesWithModel(SCHED_FO, (servers) => modelFo(servers, false));
+});
+
+Deno.test("ovf picks as the model: the highest weight until active exceeds it", () => {
+  agreesWithModel(SCHED_OVF, (servers) => modelFo(servers, true));
+});
+
+Deno.test("twos picks as the model: two weighted draws, the less loaded wins", () => {
+  agreesWithModel(SCHED_TWOS, modelTwos);
+});
+
+Deno.test("dh picks as the model: the Maglev table at the destination's hash", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.nat(4), { maxLength: 7 }),
+      fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 20 }),
+      (weights, vips) => {
+        const list = backends(weights);
+        const s = newSchedState(SCHED_DH, list, 1009);
+        const table = buildMaglev(list, 1009);
+        const none = new Int32Array(64);
+        for (const vip of vips) {
+          const h = hashAddr(vip);
+          assert.equal(pick(s, 0, 0, none, none, h), table[h % 1009]);
+        }
+      },
+    ),
+  );
+});
+
+Deno.test("dh sends every flow to one VIP to the same server, and spreads VIPs evenly", () => {
+  const s = newSchedState(SCHED_DH, backends([1, 1, 1, 1]));
+  const none = new Int32Array(64);
+  const counts = new Array<number>(64).fill(0);
+  const vips = 8000;
+  for (let v = 0; v < vips; v++) {
+    const vip = 0xc6120000 + v;
+    const id = pick(s, 0, 0, none, none, hashAddr(vip));
+    for (let c = 0; c < 8; c++) {
+      const client = 0x0a000000 + c * 7919;
+      const flow = hashFlow(client, 1024 + c, vip, 80, 6);
+      assert.equal(pick(s, flow, hashAddr(client), none, none, hashAddr(vip)), id);
+    }
+    counts[id]++;
+  }
+  for (let id = 10; id < 14; id++) {
+    assert.ok(Math.abs(counts[id] - vips / 4) < vips / 4 * 0.1, `${counts.slice(10, 14)}`);
+  }
+});
+
+/** Runs `n` flows that stay open: each pick adds an active connection to its server. */
+function accumulate(kind: number, weights: number[], n: number): number[] {
+  const s = newSchedState(kind, backends(weights), 1009);
+  const active = new Int32Array(64);
+  const none = new Int32Array(64);
+  const counts = new Array<number>(weights.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    const id = pick(s, 0, 0, active, none);
+    if (id < 0) break;
+    active[id]++;
+    counts[id - 10]++;
+  }
+  return counts;
+}
+
+Deno.test("sed and nq share open connections in proportion to weight", () => {
+  assert.deepEqual(accumulate(SCHED_SED, [1, 3, 4], 8000), [1000, 3000, 4000]);
+  assert.deepEqual(accumulate(SCHED_NQ, [1, 3, 4], 8000), [1000, 3000, 4000]);
+});
+
+Deno.test("nq gives each idle server a connection before any server gets a second", () => {
+  assert.deepEqual(accumulate(SCHED_NQ, [1, 9, 1, 1], 4), [1, 1, 1, 1]);
+  // sed sends the first four to the weight-9 server: (0 + 1) / 9 < (0 + 1) / 1 until it holds 9.
+  assert.deepEqual(accumulate(SCHED_SED, [1, 9, 1, 1], 4), [0, 4, 0, 0]);
+});
+
+Deno.test("fo sends everything to the highest weight and fails over when it leaves", () => {
+  assert.deepEqual(accumulate(SCHED_FO, [2, 5, 3], 1000), [0, 1000, 0]);
+  assert.deepEqual(accumulate(SCHED_FO, [2, 0, 3], 1000), [0, 0, 1000]);
+});
+
+Deno.test("ovf fills the highest weight to its weight, then overflows down the weights", () => {
+  // Each server takes weight + 1 connections (it is skipped once active > weight), then none is left.
+  assert.deepEqual(accumulate(SCHED_OVF, [2, 5, 3], 1000), [3, 6, 4]);
+});
+
+Deno.test("twos spreads new flows in proportion to weight when load is even", () => {
+  const s = newSchedState(SCHED_TWOS, backends([1, 2, 5]));
+  const none = new Int32Array(64);
+  const counts = [0, 0, 0];
+  const n = 80_000;
+  for (let i = 0; i < n; i++) counts[pick(s, 0, 0, none, none) - 10]++;
+  // Draws in [0, total] give the first server one unit more than its weight: 2/9, 2/9, 5/9.
+  [2 / 9, 2 / 9, 5 / 9].forEach((share, i) => {
+    assert.ok(Math.abs(counts[i] / n - share) < 0.01, `${counts}`);
+  });
+});
+
+Deno.test("twos with open connections keeps load per weight close", () => {
+  const c = accumulate(SCHED_TWOS, [1, 2, 5], 8000);
+  [1, 2, 5].forEach((w, i) => {
+    assert.ok(Math.abs(c[i] / 8000 - w / 8) < 0.02, `${c}`);
   });
 });
