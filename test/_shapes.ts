@@ -5,6 +5,7 @@
  * @module
  */
 
+import { SCHEDULER_NAMES } from "../dataplane/scheduler.ts";
 import { z } from "zod";
 
 const ip = z.string().regex(/^\d+\.\d+\.\d+\.\d+$/);
@@ -26,15 +27,20 @@ const check = z.object({
 export const ConfigShape = z.object({
   version: z.literal(1),
   timeouts: z.object({ tcp: z.number(), tcpfin: z.number(), udp: z.number() }),
-  vips: z.array(z.object({
+  // Loose: a field added later (need, ops, …) is kept, so comparing a shaped
+  // document with the state file never loses it.
+  vips: z.array(z.looseObject({
     vip: ip,
     port: z.number().int(),
     proto: z.enum(["tcp", "udp"]),
-    scheduler: z.enum(["rr", "wrr", "lc", "wlc", "sh", "mh"]),
+    scheduler: z.enum(SCHEDULER_NAMES),
     persist: z.number().int(),
     fallback: ip.nullable(),
+    need: z.number().int().min(0),
     check: check.nullable(),
-    rips: z.array(z.object({ ip, weight: count, drain: z.boolean(), check: check.nullable() })),
+    rips: z.array(
+      z.looseObject({ ip, weight: count, drain: z.boolean(), check: check.nullable() }),
+    ),
   })),
 });
 

@@ -135,6 +135,7 @@ Deno.test("control socket: each endpoint answers as SPEC §8 says, bad requests 
             scheduler: "rr",
             persist: 30,
             fallback: rs2.ip,
+            need: 1,
             check: { type: "none", ...CHECK_DEFAULTS },
           });
           const tcp = await api.ok("POST /v1/vips", 201, {
