@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseIpv4 } from "../dataplane/addr.ts";
+import { isIpv4, parseIpv4 } from "../dataplane/addr.ts";
 import { type Config, serviceKey } from "./config.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 import { run as runProgram, type RunOptions, type RunResult } from "./run.ts";
@@ -19,7 +19,8 @@ import { run as runProgram, type RunOptions, type RunResult } from "./run.ts";
  * The VIP addresses to announce, sorted: those where every service on the
  * address has at least its `need` usable real servers. A fallback (sorry)
  * server does not count: a VIP that only a sorry server can answer is better
- * served by another node of the group.
+ * served by another node of the group. Only IPv4 VIPs are announced (the
+ * table holds IPv4 /32 routes); IPv6 ones are left out.
  * @param usable whether a real server of a service (`serviceKey`, ip) takes new flows now
  */
 export function announceable(
@@ -28,6 +29,7 @@ export function announceable(
 ): string[] {
   const ok = new Map<string, boolean>();
   for (const vip of config.vips) {
+    if (!isIpv4(vip.vip)) continue;
     const key = serviceKey(vip);
     const count = vip.rips.filter((r) => usable(key, r.ip)).length;
     ok.set(vip.vip, (ok.get(vip.vip) ?? true) && count >= vip.need);

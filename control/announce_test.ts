@@ -83,6 +83,16 @@ for (const c of cases) {
   });
 }
 
+Deno.test("announceable leaves IPv6 VIPs out: the table holds IPv4 /32 routes", () => {
+  const config = parseConfig({ version: 1, vips: [{ vip: A, port: 80, rips: rips(11) }] });
+  const v6 = {
+    ...config.vips[0],
+    vip: "2001:2::100",
+    rips: [{ ...config.vips[0].rips[0], ip: "2001:2::11" }],
+  };
+  assert.deepEqual(announceable({ ...config, vips: [...config.vips, v6] }, () => true), [A]);
+});
+
 Deno.test("announceable asks about each real server under its own service", () => {
   const asked: string[] = [];
   const config = parseConfig({

@@ -409,11 +409,19 @@ export class Daemon {
     if (!this.#announce || this.#stopped) return;
     const compiled = this.#core.compiled;
     const shared = this.#dataplane.shared;
-    const want = standby || !compiled ? [] : announceable(this.#core.config, (service, ip) => {
-      const rip = compiled.rips.get(`${service}|${ip}`);
-      // Up, with weight, and its MAC actually known: the node can serve a new flow now.
-      return rip !== undefined && rip.effectiveWeight > 0 && shared.neighborSeen[rip.neighbor] > 0;
-    });
+    let want: string[];
+    try {
+      want = standby || !compiled ? [] : announceable(this.#core.config, (service, ip) => {
+        const rip = compiled.rips.get(`${service}|${ip}`);
+        // Up, with weight, and its MAC actually known: the node can serve a new flow now.
+        return rip !== undefined && rip.effectiveWeight > 0 &&
+          shared.neighborSeen[rip.neighbor] > 0;
+      });
+    } catch (error) {
+      // Called from timers: a bug here must not take the daemon down.
+      this.#logFailure("working out the VIPs to announce", error);
+      return;
+    }
     const now = this.#host.clock.now();
     if (want.join() === this.#wantAnnounced.join() && now < this.#announceRepairAt) return;
     this.#wantAnnounced = want;
