@@ -42,7 +42,7 @@ type AnyCommand = Command<any, any, any>;
 export function addVipOptions<C extends AnyCommand>(cmd: C): C {
   cmd.option("--proto <proto>", "tcp or udp (default tcp)")
     .addOption(
-      new Option("--scheduler <name>", "rr, wrr, lc, wlc, sh or mh (default mh)").choices(
+      new Option("--scheduler <name>", "IPVS's schedulers (default mh)").choices(
         SCHEDULER_NAMES,
       ),
     )

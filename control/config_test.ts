@@ -162,7 +162,7 @@ const bad: BadCase[] = [
   },
   {
     name: "an unknown scheduler",
-    doc: { version: 1, vips: [vip({ scheduler: "lblc" })] },
+    doc: { version: 1, vips: [vip({ scheduler: "fifo" })] },
     field: "vips[0].scheduler",
   },
   {

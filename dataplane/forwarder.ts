@@ -55,7 +55,7 @@ import {
   TCP_RST,
   TCP_SYN,
 } from "./packet.ts";
-import { pick, SCHED_MH, SCHED_SH } from "./scheduler.ts";
+import { inheritSchedState, pick, SCHED_MH, SCHED_SH } from "./scheduler.ts";
 import { ServiceIndex } from "./service_index.ts";
 import {
   B_BYTES,
@@ -213,6 +213,15 @@ export class Forwarder {
       this.shared.services.fill(0, id * S_STRIDE, (id + 1) * S_STRIDE);
     }
     this.flows.timeouts = program.timeouts;
+    // What lblc and lblcr learnt outlives the program, as IPVS's tables do
+    // (a flushed id reused by this program is another service).
+    const flushed = new Set(program.flushServices);
+    for (const service of program.services) {
+      const before = this.#index.byId(service.id);
+      if (before !== null && !flushed.has(service.id)) {
+        inheritSchedState(before.sched, service.sched);
+      }
+    }
     this.#index.build(program.services);
     this.#neighborSlot.clear();
     program.neighborIps.forEach((ip, slot) => {
@@ -742,6 +751,8 @@ export class Forwarder {
       v4 ? hashAddr(v.srcIp) : hashAddr6(v.src6, 0),
       this.shared.active,
       this.shared.inactive,
+      v4 ? hashAddr(v.dstIp) : hashAddr6(v.dst6, 0),
+      now,
     );
     if (backend < 0) backend = service.fallback;
     if (backend >= 0 && persist && v4) {

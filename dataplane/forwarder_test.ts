@@ -34,7 +34,7 @@ import {
   TCP_RST,
   TCP_SYN,
 } from "./packet.ts";
-import { SCHED_RR } from "./scheduler.ts";
+import { SCHED_DH, SCHED_LBLC, SCHED_RR } from "./scheduler.ts";
 import {
   B_BYTES,
   B_CONNECTIONS,
@@ -906,6 +906,51 @@ Deno.test("persistence gives way when the client's real server is drained", () =
     }],
   }));
   assert.deepEqual(ripsOfPorts(h, [1001, 1002]), [other.id, other.id]);
+});
+
+Deno.test("dh sends every client of a VIP to one real server, chosen by the VIP's address", () => {
+  const vips = Array.from({ length: 8 }, (_, i) => `198.18.0.${110 + i}`);
+  const h = setup({
+    services: vips.map((vip, i) => ({
+      id: i,
+      vip,
+      port: 80,
+      sched: SCHED_DH,
+      rips: [{ ...RIP_A, id: 2 * i }, { ...RIP_B, id: 2 * i + 1 }],
+    })),
+  }, [RIP_A, RIP_B]);
+  const used = new Set<string>();
+  for (const vip of vips) {
+    const macs = new Set<string>();
+    for (let c = 0; c < 20; c++) {
+      const frame = eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({ src: `203.0.113.${c}`, dst: vip })
+        .tcp({ sport: 1000 + c, dport: 80, flags: TCP_SYN }).build();
+      macs.add(formatMac(run(h, frame).out, 0));
+    }
+    assert.equal(macs.size, 1, `${vip}: ${[...macs]}`);
+    used.add([...macs][0]);
+  }
+  assert.equal(used.size, 2, "eight VIPs over two real servers use both");
+});
+
+Deno.test("lblc keeps a VIP's real server across a new program, unless the service id was flushed", () => {
+  const lblc = (rips: TestRip[]): TestProgram["services"] => [
+    { id: 0, vip: VIP, port: 80, sched: SCHED_LBLC, rips },
+  ];
+  for (const flushed of [false, true]) {
+    const h = setup({ services: lblc([RIP_A, RIP_B]) });
+    assert.deepEqual(ripsOfPorts(h, [1000]), [RIP_A.id]);
+    // Scheduled afresh, a new flow would go to B: first in the list, and A holds a flow.
+    const next = buildProgram({
+      generation: 2,
+      flushServices: flushed ? [0] : [],
+      services: lblc([{ ...RIP_B, weight: 5 }, RIP_A]),
+    });
+    // Listed in another order, the real servers have other neighbour slots.
+    for (const rip of [RIP_A, RIP_B]) resolve(h.shared, next, rip);
+    h.fwd.load(next);
+    assert.deepEqual(ripsOfPorts(h, [1001]), [flushed ? RIP_B.id : RIP_A.id], `flushed ${flushed}`);
+  }
 });
 
 Deno.test({
