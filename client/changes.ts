@@ -8,6 +8,7 @@
  */
 
 import type { Config } from "../control/config.ts";
+import { hostPort } from "../dataplane/ip.ts";
 import { diffConfig } from "../control/config_diff.ts";
 import { RuntimeError } from "../control/errors.ts";
 import { loadState, saveState, withStateLock } from "../control/state_file.ts";
@@ -23,9 +24,9 @@ export interface Change {
   offline: (config: Config) => Config;
 }
 
-/** `/v1/vips/198.18.0.100:80/tcp`, the path of a service. */
+/** `/v1/vips/198.18.0.100:80/tcp` or `/v1/vips/[2001:2::100]:80/tcp`, the path of a service. */
 export function servicePath(ref: { vip: string; port: number; proto: string }): string {
-  return `/v1/vips/${ref.vip}:${ref.port}/${ref.proto}`;
+  return `/v1/vips/${hostPort(ref.vip, ref.port)}/${ref.proto}`;
 }
 
 /**

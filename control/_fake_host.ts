@@ -47,12 +47,15 @@ class FakeDataplane implements Dataplane {
     this.host.effects.push(`publish ${program.generation}`);
     // Every neighbour of the program is resolved now (its MAC "answered").
     for (let slot = 0; slot < program.neighborIps.length; slot++) {
-      if (program.neighborIps[slot] !== 0) this.shared.neighborSeen[slot] = this.host.clock.now();
+      const v6 = program.neighborIps6?.subarray(slot * 4, slot * 4 + 4).some((w) => w !== 0);
+      if (program.neighborIps[slot] !== 0 || v6) {
+        this.shared.neighborSeen[slot] = this.host.clock.now();
+      }
     }
     this.programs.push(program);
   }
 
-  garp(vip: number): void {
+  garp(vip: string): void {
     this.host.effects.push(`garp ${vip}`);
   }
 
@@ -82,6 +85,8 @@ export class FakeHost implements Host {
   /** The state file's document; null when there is none. */
   stateFile: Config | null = null;
   local: LocalAddress[] = [{ ip: "198.18.0.10", iface: "eth0" }];
+  /** What `ipv6Forwarding` answers (net.ipv6.conf.all.forwarding=1 when true). */
+  ipv6Forward = false;
   /** Check result per real server IP: null passes, text fails; absent passes. */
   checks = new Map<string, string | null>();
   /** The next this many saves fail. */
@@ -133,6 +138,10 @@ export class FakeHost implements Host {
 
   ipForwarding(): Promise<boolean> {
     return Promise.resolve(false);
+  }
+
+  ipv6Forwarding(): Promise<boolean> {
+    return Promise.resolve(this.ipv6Forward);
   }
 
   disableOffloads(iface: string): Promise<{ changed: string[]; warning: string | null }> {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseIpv4, parseMac } from "../dataplane/addr.ts";
+import { parseMac } from "../dataplane/addr.ts";
 import { PROTO_TCP, PROTO_UDP } from "../dataplane/packet.ts";
 import { DEFAULT_RING_SIZE, type MaglevBackend } from "../dataplane/maglev.ts";
 import {
@@ -25,6 +25,7 @@ import {
   type ServiceProgram,
 } from "../dataplane/tables.ts";
 import { type Config, serviceKey } from "./config.ts";
+import { announcements, NeighborAddresses, ownAddresses, vipFields } from "./compile_addresses.ts";
 import { CapacityError } from "./errors.ts";
 import type { IfaceInfo } from "./netinfo.ts";
 
@@ -120,7 +121,8 @@ interface CompilerState {
   /** Keyed by address. */
   neighbors: PoolState;
   generation: number;
-  announced: ReadonlySet<number>;
+  /** VIPs (text) announced by gratuitous ARP or unsolicited NA. */
+  announced: ReadonlySet<string>;
   previous: ReadonlyMap<string, RipState>;
   /** Maglev tables in use, by {@link ringKey}: unchanged ones are not built again. */
   rings: ReadonlyMap<string, Uint16Array>;
@@ -250,7 +252,7 @@ export class Compiler {
     const rips = new Map<string, CompiledRip>();
     const serviceMap = new Map<string, number>();
     const backendNeighbor = new Int32Array(MAX_BACKENDS).fill(-1);
-    const neighborIps = new Uint32Array(MAX_NEIGHBORS);
+    const neighborIps = new NeighborAddresses();
     // A health flap changes one service's weights: only that table is built;
     // every other is the adopted compile's, shared memory and all.
     const rings = new Map<string, Uint16Array>();
@@ -276,7 +278,7 @@ export class Compiler {
       const compiled = { id, neighbor, state, effectiveWeight: state === "up" ? weight : 0 };
       rips.set(ripKey, compiled);
       backendNeighbor[id] = neighbor;
-      neighborIps[neighbor] = parseIpv4(ip);
+      neighborIps.set(neighbor, ip);
       return compiled;
     };
 
@@ -295,7 +297,7 @@ export class Compiler {
       }
       services.push({
         id,
-        vip: parseIpv4(vip.vip),
+        ...vipFields(vip.vip),
         port: vip.port,
         proto: vip.proto === "tcp" ? PROTO_TCP : PROTO_UDP,
         sched: newSchedState(schedulerCode(vip.scheduler), backends, this.#ringSize, ringOf),
@@ -313,8 +315,7 @@ export class Compiler {
       }
     }
     flushBackends.push(...backendIds.released);
-    const vips = new Set(services.map((s) => s.vip));
-    const garp = [...vips].filter((v) => !base.announced.has(v));
+    const vips = new Set(config.vips.map((v) => v.vip));
     // A slot another address used may still hold that address's MAC.
     const forgetNeighbors = [...new Set([...neighborIds.released, ...neighborIds.added])];
     const generation = base.generation + 1;
@@ -323,11 +324,12 @@ export class Compiler {
       program: {
         generation,
         mac: parseMac(this.iface.mac),
-        ip: parseIpv4(this.iface.addresses[0]),
+        ...ownAddresses(this.iface),
         mtu: this.iface.mtu,
         services,
         backendNeighbor,
-        neighborIps,
+        neighborIps: neighborIps.ips,
+        ...neighborIps.ips6 ? { neighborIps6: neighborIps.ips6 } : {},
         timeouts: {
           tcp: config.timeouts.tcp * 1000,
           tcpfin: config.timeouts.tcpfin * 1000,
@@ -336,7 +338,7 @@ export class Compiler {
         flushBackends,
         flushServices: serviceIds.released,
         forgetNeighbors,
-        garp,
+        ...announcements(vips, base.announced),
       },
       rips,
       services: serviceMap,

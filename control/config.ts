@@ -7,7 +7,14 @@
  */
 
 import { z } from "zod";
-import { isIpv4, notUnicast, parseIpv4 } from "../dataplane/addr.ts";
+import {
+  canonicalIp,
+  compareIp,
+  familyName,
+  hostPort,
+  ipFamily,
+  notUnicastIp,
+} from "../dataplane/ip.ts";
 import { SCHEDULER_NAMES } from "../dataplane/scheduler.ts";
 import { badCommand } from "./command_line.ts";
 import { badDnsName } from "./dns_message.ts";
@@ -26,11 +33,15 @@ export const CHECK_TYPES = [
   "none",
 ] as const;
 
-const ipv4 = z.string()
-  .refine(isIpv4, { message: "not an IPv4 address", abort: true })
-  .refine((text) => notUnicast(parseIpv4(text)) === null, {
-    message: "not a unicast host address",
-  });
+/** A VIP or real server: IPv4, or IPv6 (kept in RFC 5952 form, whatever form it came in). */
+const hostIp = z.string()
+  .refine((text) => ipFamily(text) !== null, {
+    error: (issue) =>
+      String(issue.input).includes(":") ? "not an IPv6 address" : "not an IPv4 address",
+    abort: true,
+  })
+  .refine((text) => notUnicastIp(text) === null, { message: "not a unicast host address" })
+  .transform(canonicalIp);
 const port = z.number().int().min(0).max(65535);
 const seconds = z.number().positive().max(31_536_000);
 
@@ -71,7 +82,7 @@ const scheduler = z.enum(SCHEDULER_NAMES);
 const need = z.number().int().min(0).max(65535);
 
 export const RipSchema = z.strictObject({
-  ip: ipv4,
+  ip: hostIp,
   weight: weight.default(1),
   drain: z.boolean().default(false),
   check: CheckSchema.nullable().default(null),
@@ -79,12 +90,12 @@ export const RipSchema = z.strictObject({
 
 /** A VIP as `POST /v1/vips` takes it: no real servers. */
 export const NewVipSchema = z.strictObject({
-  vip: ipv4,
+  vip: hostIp,
   port,
   proto: z.enum(["tcp", "udp"]).default("tcp"),
   scheduler: scheduler.default("mh"),
   persist: persist.default(0),
-  fallback: ipv4.nullable().default(null),
+  fallback: hostIp.nullable().default(null),
   need: need.default(1),
   check: CheckSchema.nullable().default(null),
 });
@@ -95,7 +106,7 @@ export const VipSchema = NewVipSchema.extend({ rips: z.array(RipSchema).default(
 export const VipPatchSchema = z.strictObject({
   scheduler: scheduler.optional(),
   persist: persist.optional(),
-  fallback: ipv4.nullable().optional(),
+  fallback: hostIp.nullable().optional(),
   need: need.optional(),
   check: CheckSchema.nullable().optional(),
 });
@@ -194,7 +205,9 @@ function checkConsistency(config: Config): void {
     services.add(key);
     checkComplete(vip.check, `vips[${i}].check`, key);
     const rips = new Set<string>();
+    checkFamily(vip, vip.fallback, `vips[${i}].fallback`);
     vip.rips.forEach((rip, j) => {
+      checkFamily(vip, rip.ip, `vips[${i}].rips[${j}].ip`);
       checkComplete(rip.check, `vips[${i}].rips[${j}].check`, `${rip.ip} in ${key}`);
       if (rips.has(rip.ip)) {
         throw new ConfigError(
@@ -206,6 +219,25 @@ function checkConsistency(config: Config): void {
     });
     if (vip.port === 0) checkPortZero(vip, i);
   });
+}
+
+/**
+ * DR forwards frames unchanged, so it cannot carry a packet from one family
+ * to the other: a VIP and its real servers (and fallback) are one family.
+ * @throws {ConfigError} when `ip` is of the other family than the VIP.
+ */
+export function checkFamily(
+  vip: Pick<Vip, "vip" | "port" | "proto">,
+  ip: string | null,
+  field = "",
+): void {
+  const want = ipFamily(vip.vip), have = ip === null ? want : ipFamily(ip);
+  if (want === null || have === null || have === want) return;
+  throw new ConfigError(
+    field,
+    `real server ${ip} is ${familyName(have)} but ${serviceKey(vip)} is ${familyName(want)}: ` +
+      "DR forwards frames unchanged, so a VIP and its real servers are one family",
+  );
 }
 
 /** Check types that connect to a port of the real server. */
@@ -273,9 +305,9 @@ function checkPortZero(vip: Vip, i: number): void {
   });
 }
 
-/** `198.18.0.100:80/tcp`, the name of a service in messages and keys. */
+/** `198.18.0.100:80/tcp` or `[2001:2::100]:80/tcp`, the name of a service in messages and keys. */
 export function serviceKey(vip: Pick<Vip, "vip" | "port" | "proto">): string {
-  return `${vip.vip}:${vip.port}/${vip.proto}`;
+  return `${hostPort(vip.vip, vip.port)}/${vip.proto}`;
 }
 
 /** The check a VIP runs when it sets none: tcp for TCP, none for UDP (SPEC §3). */
@@ -294,9 +326,8 @@ export function defaultCheck(proto: Proto): Check {
 
 /** Sorts VIPs by address, port and protocol so exports are stable. */
 export function normalize(config: Config): Config {
-  const byIp = (a: string, b: string) => parseIpv4(a) - parseIpv4(b);
   const vips = [...config.vips].sort((a, b) =>
-    byIp(a.vip, b.vip) || a.port - b.port || a.proto.localeCompare(b.proto)
+    compareIp(a.vip, b.vip) || a.port - b.port || a.proto.localeCompare(b.proto)
   );
   return { ...config, vips };
 }

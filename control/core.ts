@@ -9,13 +9,12 @@
  * @module
  */
 
-import { formatNet } from "../dataplane/addr.ts";
 import { type Compiled, Compiler, type RipConditions } from "./compile.ts";
 import { type Config, normalize, serviceKey } from "./config.ts";
 import { diffConfig } from "./config_diff.ts";
 import { UsageError } from "./errors.ts";
 import type { LocalAddress } from "./host.ts";
-import { type IfaceInfo, isAdjacent } from "./netinfo.ts";
+import { type IfaceInfo, isAdjacent, notAdjacentText } from "./netinfo.ts";
 
 /** A change the core accepted, not yet in force. */
 export interface Plan {
@@ -120,15 +119,12 @@ export class Core {
       [...vip.rips.map((r) => r.ip), ...(vip.fallback ? [vip.fallback] : [])]
         .filter((ip) => !isAdjacent(this.iface, ip))
         .map((ip) =>
-          `real server ${ip} of ${serviceKey(vip)} ${notAdjacent(this.iface)}: it gets no traffic`
+          `real server ${ip} of ${serviceKey(vip)} ${
+            notAdjacentText(this.iface, ip)
+          }: it gets no traffic`
         )
     );
   }
-}
-
-function notAdjacent(iface: IfaceInfo): string {
-  const nets = iface.subnets.map(formatNet).join(", ");
-  return `is not on ${nets} of ${iface.name}`;
 }
 
 /** The first real server of `next` that is new and not on a connected subnet. */
@@ -139,7 +135,7 @@ export function newOffSubnet(iface: IfaceInfo, before: Config, next: Config): Re
     if (vip.fallback) servers.push([vip.fallback, `vips[${i}].fallback`]);
     for (const [ip, field] of servers) {
       if (!known.has(ip) && !isAdjacent(iface, ip)) {
-        return { message: `cannot add real server ${ip}: it ${notAdjacent(iface)}`, field };
+        return { message: `cannot add real server ${ip}: it ${notAdjacentText(iface, ip)}`, field };
       }
     }
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { formatIpv4, formatMac, parseIpv4 } from "../dataplane/addr.ts";
+import { formatMac } from "../dataplane/addr.ts";
 import { announceable } from "./announce.ts";
 import type { Compiled, RipConditions } from "./compile.ts";
 import type { Config } from "./config.ts";
@@ -119,7 +119,7 @@ export class Daemon {
         if (this.#dataplane.shared.neighborSeen[neighbor] === 0) {
           return Promise.resolve("unresolved");
         }
-        return this.#dataplane.probe(neighbor, parseIpv4(vip), port, ms);
+        return this.#dataplane.probe(neighbor, vip, port, ms);
       }),
       neighbor: (ip) => this.#core.neighbor(ip),
       onResult: (service, ip, type, result) =>
@@ -154,6 +154,12 @@ export class Daemon {
       options.log(
         "warn",
         "net.ipv4.ip_forward=1: the kernel would forward a second copy of every packet to a VIP; set it to 0",
+      );
+    }
+    if (await host.ipv6Forwarding()) {
+      options.log(
+        "warn",
+        "net.ipv6.conf.all.forwarding=1: the kernel would forward a second copy of every packet to an IPv6 VIP; set it to 0",
       );
     }
     const daemon = new Daemon(iface, config, options, host);
@@ -316,7 +322,7 @@ export class Daemon {
     if (!this.#core.config.vips.some((v) => v.vip === vip)) {
       throw new UsageError(`VIP ${vip} is not configured`, "missing");
     }
-    this.#dataplane.garp(parseIpv4(vip));
+    this.#dataplane.garp(vip);
   }
 
   /**
@@ -397,7 +403,7 @@ export class Daemon {
   /** Gratuitous ARP for every VIP address (the promotion schedule calls it). */
   #garpAll(): void {
     for (const vip of new Set(this.#core.config.vips.map((v) => v.vip))) {
-      this.#dataplane.garp(parseIpv4(vip));
+      this.#dataplane.garp(vip);
     }
   }
 
@@ -562,13 +568,16 @@ export class Daemon {
     }, () => {});
   }
 
-  /** Another host answered ARP for a VIP: the ARP problem on a real server, or a second balancer. */
-  #claimed(vip: number, mac: string): void {
-    if (!this.#claimsLogged.take(`${vip}|${mac}`, this.#host.clock.now())) return;
-    const ip = formatIpv4(vip);
+  /**
+   * Another host answered ARP or Neighbor Discovery for a VIP: the ARP
+   * problem on a real server, or a second balancer.
+   */
+  #claimed(ip: string, mac: string): void {
+    if (!this.#claimsLogged.take(`${ip}|${mac}`, this.#host.clock.now())) return;
+    const how = ip.includes(":") ? "Neighbor Solicitations" : "ARP";
     this.options.log(
       "warn",
-      `host ${mac} answers ARP for VIP ${ip}: clients may bypass the balancer (run dsr doctor; on a real server: dsr realserver setup --vip ${ip})`,
+      `host ${mac} answers ${how} for VIP ${ip}: clients may bypass the balancer (run dsr doctor; on a real server: dsr realserver setup --vip ${ip})`,
     );
   }
 }

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { formatIpv4, isIpv4, parseIpv4 } from "../dataplane/addr.ts";
+import { parseIpv4 } from "../dataplane/addr.ts";
+import { ipv6Words, parseIpv6 } from "../dataplane/addr6.ts";
 import type { LoopCommand, LoopMessage } from "../dataplane/loop.ts";
 import {
   createSharedTables,
@@ -98,16 +99,17 @@ export class DataplaneHost {
     this.#post(program);
   }
 
-  /** Sends a gratuitous ARP for `vip` now. */
-  garp(vip: number): void {
-    this.#post({ type: "garp", vip });
+  /** Announces `vip` now: a gratuitous ARP, or for IPv6 an unsolicited Neighbor Advertisement. */
+  garp(vip: string): void {
+    if (vip.includes(":")) this.#post({ type: "garp6", vip: ipv6Words(parseIpv6(vip)) });
+    else this.#post({ type: "garp", vip: parseIpv4(vip) });
   }
 
   /**
    * Sends a DR-path probe to `vip:port` framed to neighbour `neighbor`'s MAC
    * and resolves with the answer, or "timeout" after `timeoutMs`.
    */
-  probe(neighbor: number, vip: number, port: number, timeoutMs: number): Promise<ProbeResult> {
+  probe(neighbor: number, vip: string, port: number, timeoutMs: number): Promise<ProbeResult> {
     const id = ++this.#probeId;
     // Source ports from a block of our own; the kernel resets the SYN-ACK as it owns no such socket.
     const srcPort = PROBE_PORT_BASE + (this.#probePort++ % PROBE_PORTS);
@@ -123,20 +125,33 @@ export class DataplaneHost {
         this.#probes.delete(id);
         resolve(answer);
       });
-      this.#post({ type: "probe", id, neighbor, vip, port, srcPort, seq });
+      const v6 = vip.includes(":");
+      this.#post({
+        type: "probe",
+        id,
+        neighbor,
+        vip: v6 ? 0 : parseIpv4(vip),
+        ...v6 ? { vip6: ipv6Words(parseIpv6(vip)) } : {},
+        port,
+        srcPort,
+        seq,
+      });
     });
   }
 
-  /** Asks "who-has vip" and collects, for `windowMs`, the MACs of every other host that answers. */
-  async whoHas(vip: number, windowMs: number): Promise<string[]> {
+  /**
+   * Asks who has `vip` (ARP, or a Neighbor Solicitation for IPv6) and
+   * collects, for `windowMs`, the MACs of every other host that answers.
+   */
+  async whoHas(vip: string, windowMs: number): Promise<string[]> {
     const macs = new Set<string>();
-    const text = formatIpv4(vip);
     const listener = (claimed: string, mac: string) => {
-      if (claimed === text) macs.add(mac);
+      if (claimed === vip) macs.add(mac);
     };
     this.#claims.add(listener);
     try {
-      this.#post({ type: "whohas", vip });
+      if (vip.includes(":")) this.#post({ type: "whohas6", vip: ipv6Words(parseIpv6(vip)) });
+      else this.#post({ type: "whohas", vip: parseIpv4(vip) });
       await new Promise((r) => setTimeout(r, windowMs));
     } finally {
       this.#claims.delete(listener);
@@ -144,13 +159,13 @@ export class DataplaneHost {
     return [...macs];
   }
 
-  /** Calls `listener` whenever another host claims a VIP in ARP; returns a function that stops it. */
-  onVipClaim(listener: (vip: number, mac: string) => void): () => void {
-    const v4 = (vip: string, mac: string) => {
-      if (isIpv4(vip)) listener(parseIpv4(vip), mac);
-    };
-    this.#claims.add(v4);
-    return () => this.#claims.delete(v4);
+  /**
+   * Calls `listener` whenever another host claims a VIP (address text) in ARP
+   * or a Neighbor Advertisement; returns a function that stops it.
+   */
+  onVipClaim(listener: (vip: string, mac: string) => void): () => void {
+    this.#claims.add(listener);
+    return () => this.#claims.delete(listener);
   }
 
   /** Generation of the program the worker runs. */

@@ -9,10 +9,16 @@
  * @module
  */
 
-import { formatNet, parseIpv4 } from "../dataplane/addr.ts";
+import { hostPort } from "../dataplane/ip.ts";
 import { serviceKey, type Vip } from "./config.ts";
 import type { Daemon } from "./daemon.ts";
-import { ipForwarding, isAdjacent, localAddresses } from "./netinfo.ts";
+import {
+  ipForwarding,
+  ipv6Forwarding,
+  isAdjacent,
+  localAddresses,
+  notAdjacentText,
+} from "./netinfo.ts";
 import { type Prober, realProber } from "./probers.ts";
 
 /** One thing doctor looked at. */
@@ -56,7 +62,7 @@ async function hostFindings(daemon: Daemon): Promise<Finding[]> {
         ? `VIP ${v.vip} is on interface ${owner.iface} of the balancer: its kernel would reset connections`
         : null,
       `VIP ${v.vip} is not owned by the balancer's kernel`,
-      owner ? `ip addr del ${v.vip}/32 dev ${owner.iface}` : null,
+      owner ? `ip addr del ${v.vip}/${v.vip.includes(":") ? 128 : 32} dev ${owner.iface}` : null,
     );
   });
   const forwarding = await ipForwarding();
@@ -69,6 +75,18 @@ async function hostFindings(daemon: Daemon): Promise<Finding[]> {
     "net.ipv4.ip_forward=0",
     "sysctl -w net.ipv4.ip_forward=0",
   ));
+  if (daemon.config.vips.some((v) => v.vip.includes(":"))) {
+    const forwarding6 = await ipv6Forwarding();
+    out.push(finding(
+      "ip-forward",
+      "net.ipv6.conf.all.forwarding",
+      forwarding6
+        ? "net.ipv6.conf.all.forwarding=1: the kernel forwards a second copy of every packet to an IPv6 VIP"
+        : null,
+      "net.ipv6.conf.all.forwarding=0",
+      "sysctl -w net.ipv6.conf.all.forwarding=0",
+    ));
+  }
   return out;
 }
 
@@ -79,7 +97,7 @@ export async function runDoctor(daemon: Daemon): Promise<DoctorReport> {
   const probe = realProber((neighbor, vip, port, ms) =>
     shared.neighborSeen[neighbor] === 0
       ? Promise.resolve("unresolved")
-      : host.probe(neighbor, parseIpv4(vip), port, ms)
+      : host.probe(neighbor, vip, port, ms)
   );
   const vips = [...new Set(daemon.config.vips.map((v) => v.vip))];
   const servers = daemon.config.vips.flatMap((vip) =>
@@ -98,11 +116,12 @@ export async function runDoctor(daemon: Daemon): Promise<DoctorReport> {
   return { ok: findings.every((f) => f.ok), findings };
 }
 
-/** Who answers ARP for `vip` besides the balancer. */
+/** Who answers ARP (or, for IPv6, a Neighbor Solicitation) for `vip` besides the balancer. */
 async function arpFindings(daemon: Daemon, vip: string): Promise<Finding[]> {
-  const claims = await daemon.dataplane.whoHas(parseIpv4(vip), WHO_HAS_WINDOW_MS);
+  const claims = await daemon.dataplane.whoHas(vip, WHO_HAS_WINDOW_MS);
+  const arp = vip.includes(":") ? "Neighbor Solicitations" : "ARP";
   if (claims.length === 0) {
-    return [finding("arp", vip, null, `only the balancer answers ARP for ${vip}`, null)];
+    return [finding("arp", vip, null, `only the balancer answers ${arp} for ${vip}`, null)];
   }
   return claims.map((mac) => {
     const rip = daemon.config.vips.flatMap((v) => v.rips.map((r) => r.ip)).find((ip) =>
@@ -112,12 +131,12 @@ async function arpFindings(daemon: Daemon, vip: string): Promise<Finding[]> {
       "arp",
       vip,
       rip
-        ? `real server ${rip} (${mac}) answers ARP for VIP ${vip}: the ARP problem is not solved there, clients may bypass the balancer`
-        : `host ${mac} answers ARP for VIP ${vip}: a second balancer, or a real server with the ARP problem unsolved`,
+        ? `real server ${rip} (${mac}) answers ${arp} for VIP ${vip}: the ARP problem is not solved there, clients may bypass the balancer`
+        : `host ${mac} answers ${arp} for VIP ${vip}: a second balancer, or a real server with the ARP problem unsolved`,
       "",
-      `on ${
-        rip ?? `the host with MAC ${mac}`
-      }: dsr realserver setup --vip ${vip}   (arp_ignore=1, arp_announce=2)`,
+      `on ${rip ?? `the host with MAC ${mac}`}: dsr realserver setup --vip ${vip}   (${
+        vip.includes(":") ? "the VIP as /128 on lo" : "arp_ignore=1, arp_announce=2"
+      })`,
     );
   });
 }
@@ -131,20 +150,25 @@ async function serverFindings(
 ): Promise<Finding[]> {
   const subject = `${ip} of ${serviceKey(vip)}`;
   if (!isAdjacent(daemon.iface, ip)) {
-    const nets = daemon.iface.subnets.map(formatNet).join(", ");
     return [finding(
       "adjacency",
       subject,
-      `${ip} is not on ${nets} of ${daemon.iface.name}: DR needs real servers on the same L2 segment`,
+      `${ip} ${notAdjacentText(daemon.iface, ip)}: DR needs real servers on the same L2 segment`,
       "",
-      `dsr rip del ${vip.vip}:${vip.port} ${ip} --proto ${vip.proto}   (or give ${daemon.iface.name} an address on its subnet)`,
+      `dsr rip del ${
+        hostPort(vip.vip, vip.port)
+      } ${ip} --proto ${vip.proto}   (or give ${daemon.iface.name} an address on its subnet)`,
     )];
   }
   const mac = daemon.neighbor(ip).mac;
   const out = [finding(
     "resolved",
     subject,
-    mac ? null : `${ip} does not answer ARP from the balancer`,
+    mac
+      ? null
+      : `${ip} does not answer ${
+        ip.includes(":") ? "Neighbor Solicitations" : "ARP"
+      } from the balancer`,
     `${ip} is at ${mac}`,
     `check that ${ip} is up and on the segment of ${daemon.iface.name}`,
   )];
@@ -165,16 +189,22 @@ async function serverFindings(
     probe({ ...target, type: "tcp", neighbor: -1 }, PROBE_TIMEOUT_MS),
   ]);
   let fix: string | null = null;
+  const at = hostPort(vip.vip, vip.port);
   if (error !== null) {
+    const v6 = vip.vip.includes(":");
     fix = error.includes("(RST)") || direct !== null
-      ? `on ${ip}: start the service so it listens on ${vip.vip}:${vip.port} (or 0.0.0.0:${vip.port})`
-      : `on ${ip}: ip addr add ${vip.vip}/32 dev lo   (or: dsr realserver setup --vip ${vip.vip})`;
+      ? `on ${ip}: start the service so it listens on ${at} (or ${
+        hostPort(v6 ? "::" : "0.0.0.0", vip.port)
+      })`
+      : `on ${ip}: ip addr add ${vip.vip}/${
+        v6 ? 128 : 32
+      } dev lo   (or: dsr realserver setup --vip ${vip.vip})`;
   }
   out.push(finding(
     "dr-path",
     subject,
-    error === null ? null : `DR-path probe to ${vip.vip}:${vip.port} via ${ip} failed: ${error}`,
-    `${ip} answers for ${vip.vip}:${vip.port} on the DR path`,
+    error === null ? null : `DR-path probe to ${at} via ${ip} failed: ${error}`,
+    `${ip} answers for ${at} on the DR path`,
     fix,
   ));
   return out;

@@ -15,7 +15,13 @@ import { realClock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { DataplaneHost, type ProbeResult } from "./dataplane_host.ts";
 import { IngressDrop } from "./ingress_drop.ts";
-import { type IfaceInfo, ifaceInfo, ipForwarding, localAddresses } from "./netinfo.ts";
+import {
+  type IfaceInfo,
+  ifaceInfo,
+  ipForwarding,
+  ipv6Forwarding,
+  localAddresses,
+} from "./netinfo.ts";
 import { disableMergingOffloads, restoreOffloads } from "./offloads.ts";
 import { type Prober, realProber } from "./probers.ts";
 import { loadState, removeStaleTemporaries, saveState, withStateLock } from "./state_file.ts";
@@ -37,10 +43,11 @@ export interface Dataplane {
   /** @throws {RuntimeError} when the capture cannot be opened */
   start(iface: string, maxFlows: number): Promise<void>;
   publish(program: Program): void;
-  garp(vip: number): void;
-  probe(neighbor: number, vip: number, port: number, timeoutMs: number): Promise<ProbeResult>;
-  whoHas(vip: number, windowMs: number): Promise<string[]>;
-  onVipClaim(listener: (vip: number, mac: string) => void): () => void;
+  /** Announces a VIP (either family): gratuitous ARP, or an unsolicited Neighbor Advertisement. */
+  garp(vip: string): void;
+  probe(neighbor: number, vip: string, port: number, timeoutMs: number): Promise<ProbeResult>;
+  whoHas(vip: string, windowMs: number): Promise<string[]>;
+  onVipClaim(listener: (vip: string, mac: string) => void): () => void;
   stop(): Promise<void>;
 }
 
@@ -81,6 +88,8 @@ export interface Host {
   localAddresses(): Promise<LocalAddress[]>;
   /** Whether the kernel forwards IPv4 (a second copy of every VIP packet). */
   ipForwarding(): Promise<boolean>;
+  /** Whether the kernel forwards IPv6 (net.ipv6.conf.all.forwarding). */
+  ipv6Forwarding(): Promise<boolean>;
   /** Turns GRO/LRO off; returns what it changed, for {@link Host.restoreOffloads}. */
   disableOffloads(iface: string): Promise<{ changed: string[]; warning: string | null }>;
   restoreOffloads(iface: string, changed: string[]): Promise<void>;
@@ -109,6 +118,7 @@ export function linuxHost(statePath: string, clock: Clock = realClock): Host {
     },
     localAddresses,
     ipForwarding,
+    ipv6Forwarding,
     disableOffloads: disableMergingOffloads,
     restoreOffloads,
     ingressDrop: (iface) => new IngressDrop(iface),

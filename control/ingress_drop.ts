@@ -71,7 +71,9 @@ export class IngressDrop {
    * warning when tc refused, in which case the kernel keeps seeing them.
    */
   async sync(vips: readonly string[]): Promise<string | null> {
-    const unique = [...new Set(vips)].sort();
+    // IPv4 only: frames to an IPv6 VIP still reach the kernel, which drops
+    // them unless net.ipv6.conf.all.forwarding=1 (the daemon warns of that).
+    const unique = [...new Set(vips.filter((v) => !v.includes(":")))].sort();
     const addrs = unique.slice(0, MAX_DROPPED_VIPS).map(parseIpv4);
     const program = addrs.length === 0 ? "" : dropProgram(addrs);
     if (program === this.#installed) return null;

@@ -5,7 +5,16 @@
  * @module
  */
 
-import { type Ipv4Net, netContains, parseIpv4, prefixMask } from "../dataplane/addr.ts";
+import { formatNet, type Ipv4Net, netContains, parseIpv4, prefixMask } from "../dataplane/addr.ts";
+import {
+  canonicalIpv6,
+  formatNet6,
+  type Ipv6Net,
+  ipv6Net,
+  net6Contains,
+  notUnicast6,
+  parseIpv6,
+} from "../dataplane/addr6.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 import { run, runChecked } from "./run.ts";
 
@@ -18,6 +27,13 @@ export interface IfaceInfo {
   addresses: string[];
   /** Directly connected IPv4 networks. */
   subnets: Ipv4Net[];
+  /**
+   * Global IPv6 addresses on the interface (RFC 5952), the first the source
+   * of Neighbor Solicitations and DR-path probes; absent or empty without.
+   */
+  addresses6?: string[];
+  /** Directly connected IPv6 networks (of the global addresses). */
+  subnets6?: Ipv6Net[];
 }
 
 interface IpAddrJson {
@@ -33,7 +49,7 @@ async function ipJson(args: string[]): Promise<IpAddrJson[]> {
 
 /**
  * Describes `iface`.
- * @throws {UsageError} when it does not exist or has no IPv4 address.
+ * @throws {UsageError} when it does not exist or has neither an IPv4 nor a global IPv6 address.
  */
 export async function ifaceInfo(iface: string): Promise<IfaceInfo> {
   const all = await ipJson(["addr", "show"]);
@@ -43,9 +59,13 @@ export async function ifaceInfo(iface: string): Promise<IfaceInfo> {
     throw new UsageError(`interface ${iface} does not exist (this host has ${names})`);
   }
   const v4 = (link.addr_info ?? []).filter((a) => a.family === "inet");
-  if (v4.length === 0 || !link.address) {
+  // Link-local addresses (fe80::/10) lie on every link: no real server is chosen by one.
+  const v6 = (link.addr_info ?? []).filter((a) =>
+    a.family === "inet6" && notUnicast6(parseIpv6(a.local)) === null
+  );
+  if ((v4.length === 0 && v6.length === 0) || !link.address) {
     throw new UsageError(
-      `interface ${iface} has no IPv4 address: dsr needs one to resolve real servers`,
+      `interface ${iface} has no IPv4 or global IPv6 address: dsr needs one to resolve real servers`,
     );
   }
   return {
@@ -57,24 +77,44 @@ export async function ifaceInfo(iface: string): Promise<IfaceInfo> {
       const ip = parseIpv4(a.local);
       return { base: (ip & prefixMask(a.prefixlen)) >>> 0, prefix: a.prefixlen };
     }),
+    addresses6: v6.map((a) => canonicalIpv6(a.local)),
+    subnets6: v6.map((a) => ipv6Net(parseIpv6(a.local), a.prefixlen)),
   };
 }
 
-/** Every IPv4 address owned by this host (network namespace), with its interface. */
+/** Every address owned by this host (network namespace), IPv6 in RFC 5952 form, with its interface. */
 export async function localAddresses(): Promise<{ ip: string; iface: string }[]> {
   const all = await ipJson(["addr", "show"]);
   return all.flatMap((l) =>
-    (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => ({
-      ip: a.local,
+    (l.addr_info ?? []).filter((a) => a.family === "inet" || a.family === "inet6").map((a) => ({
+      ip: a.family === "inet6" ? canonicalIpv6(a.local) : a.local,
       iface: l.ifname,
     }))
   );
 }
 
-/** Whether `ip` lies on a subnet directly connected to the interface. */
+/** Whether `ip` (either family) lies on a subnet directly connected to the interface. */
 export function isAdjacent(info: IfaceInfo, ip: string): boolean {
+  if (ip.includes(":")) {
+    const bytes = parseIpv6(ip);
+    return (info.subnets6 ?? []).some((net) => net6Contains(net, bytes));
+  }
   const value = parseIpv4(ip);
   return info.subnets.some((net) => netContains(net, value));
+}
+
+/**
+ * Why `ip` is not adjacent, for messages: `is not on 198.18.0.0/24 of eth0`,
+ * or `is IPv6 and eth0 has no IPv6 subnet`.
+ */
+export function notAdjacentText(info: IfaceInfo, ip: string): string {
+  const v6 = ip.includes(":");
+  const nets = v6 ? (info.subnets6 ?? []).map(formatNet6) : info.subnets.map(formatNet);
+  if (nets.length === 0) {
+    const family = v6 ? "IPv6" : "IPv4";
+    return `is ${family} and ${info.name} has no ${family} subnet`;
+  }
+  return `is not on ${nets.join(", ")} of ${info.name}`;
 }
 
 /**
@@ -91,4 +131,9 @@ export async function readSysctl(key: string): Promise<string> {
 /** Whether the kernel forwards IPv4 (net.ipv4.ip_forward). */
 export async function ipForwarding(): Promise<boolean> {
   return (await readSysctl("net.ipv4.ip_forward")) === "1";
+}
+
+/** Whether the kernel forwards IPv6 (net.ipv6.conf.all.forwarding). */
+export async function ipv6Forwarding(): Promise<boolean> {
+  return (await readSysctl("net.ipv6.conf.all.forwarding")) === "1";
 }

@@ -5,45 +5,63 @@
  * @module
  */
 
-import { isIpv4, notUnicast, parseIpv4 } from "../dataplane/addr.ts";
+import { isIpv4 } from "../dataplane/addr.ts";
+import { canonicalIp, ipFamily, notUnicastIp } from "../dataplane/ip.ts";
 import type { Proto } from "./config.ts";
 import { UsageError } from "./errors.ts";
 
-/** `198.18.0.100:80` → address and port. */
-export function parseVipPort(text: string): { vip: string; port: number } {
-  const m = /^(.+):(\d{1,5})$/.exec(text);
-  if (!m || !isIpv4(m[1]) || Number(m[2]) > 65535) {
-    throw new UsageError(
-      `invalid VIP:PORT "${text}": expected an IPv4 address and a port, like 198.18.0.100:80`,
-    );
+/**
+ * An address and an optional port: `198.18.0.11`, `198.18.0.11:80`,
+ * `2001:2::11` or `[2001:2::11]:80` (an IPv6 address with a port takes
+ * brackets, RFC 3986); null when the text is none of these.
+ */
+function addressPort(text: string): { ip: string; port: string | undefined } | null {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
+  if (bracketed) {
+    return ipFamily(bracketed[1]) === 6 ? { ip: bracketed[1], port: bracketed[2] } : null;
   }
-  refuseNonUnicast(m[1], "VIP");
-  return { vip: m[1], port: Number(m[2]) };
-}
-
-/** `198.18.0.11` or `198.18.0.11:80` → address and optional port. */
-export function parseRip(text: string): { ip: string; port: number | null } {
+  if (ipFamily(text) === 6) return { ip: text, port: undefined };
   const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(text);
-  if (!m || !isIpv4(m[1]) || (m[2] !== undefined && Number(m[2]) > 65535)) {
-    throw new UsageError(
-      `invalid real server "${text}": expected an IPv4 address, optionally with the VIP's port`,
-    );
-  }
-  refuseNonUnicast(m[1], "real server");
-  return { ip: m[1], port: m[2] === undefined ? null : Number(m[2]) };
+  return m && isIpv4(m[1]) ? { ip: m[1], port: m[2] } : null;
 }
 
-/** A bare IPv4 address. */
+/** `198.18.0.100:80` or `[2001:2::100]:80` → address (IPv6 in RFC 5952 form) and port. */
+export function parseVipPort(text: string): { vip: string; port: number } {
+  const a = addressPort(text);
+  if (!a || a.port === undefined || Number(a.port) > 65535) {
+    throw new UsageError(
+      `invalid VIP:PORT "${text}": expected an address and a port, like 198.18.0.100:80 or [2001:2::100]:80`,
+    );
+  }
+  refuseNonUnicast(a.ip, "VIP");
+  return { vip: canonicalIp(a.ip), port: Number(a.port) };
+}
+
+/** `198.18.0.11`, `198.18.0.11:80`, `2001:2::11` or `[2001:2::11]:80` → address and optional port. */
+export function parseRip(text: string): { ip: string; port: number | null } {
+  const a = addressPort(text);
+  if (!a || (a.port !== undefined && Number(a.port) > 65535)) {
+    throw new UsageError(
+      `invalid real server "${text}": expected an address, optionally with the VIP's port (198.18.0.11, 198.18.0.11:80, 2001:2::11, [2001:2::11]:80)`,
+    );
+  }
+  refuseNonUnicast(a.ip, "real server");
+  return { ip: canonicalIp(a.ip), port: a.port === undefined ? null : Number(a.port) };
+}
+
+/** A bare IPv4 or IPv6 address (IPv6 returned in RFC 5952 form). */
 export function parseIp(text: string, what = "address"): string {
-  if (!isIpv4(text)) {
-    throw new UsageError(`invalid ${what} "${text}": expected an IPv4 address like 198.18.0.11`);
+  if (ipFamily(text) === null) {
+    throw new UsageError(
+      `invalid ${what} "${text}": expected an IPv4 or IPv6 address like 198.18.0.11 or 2001:2::11`,
+    );
   }
   refuseNonUnicast(text, what);
-  return text;
+  return canonicalIp(text);
 }
 
 function refuseNonUnicast(ip: string, what: string): void {
-  const problem = notUnicast(parseIpv4(ip));
+  const problem = notUnicastIp(ip);
   if (problem !== null) {
     throw new UsageError(`invalid ${what} "${ip}": ${problem}, not a unicast host address`);
   }

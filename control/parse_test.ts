@@ -54,7 +54,7 @@ Deno.test("parseVipPort rejects what is not VIP:PORT, naming the text", () => {
   for (const text of bad) {
     assertUsage(
       () => parseVipPort(text),
-      `invalid VIP:PORT "${text}": expected an IPv4 address and a port, like 198.18.0.100:80`,
+      `invalid VIP:PORT "${text}": expected an address and a port, like 198.18.0.100:80 or [2001:2::100]:80`,
     );
   }
 });

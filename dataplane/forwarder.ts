@@ -396,7 +396,13 @@ export class Forwarder {
       return VERDICT_IGNORE;
     }
     if (!v4) {
-      if (!this.#index.hasVip6(v.dst6, 0)) return VERDICT_IGNORE;
+      if (!this.#index.hasVip6(v.dst6, 0)) {
+        if (
+          v.protocol === PROTO_TCP && v.hasPorts && this.probes.waiting &&
+          program.ip6 !== undefined && sameWords(v.dst6, program.ip6)
+        ) this.#probeAnswer6(frame);
+        return VERDICT_IGNORE;
+      }
     } else if (!this.#index.hasVip(v.dstIp)) {
       if (v.dstIp === program.ip && v.protocol === PROTO_TCP && v.hasPorts && this.probes.waiting) {
         this.#probeAnswer(frame);
@@ -521,6 +527,13 @@ export class Forwarder {
     const ack =
       ((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]) >>> 0;
     const hit = this.probes.match(v.srcIp, v.srcPort, v.dstPort, v.tcpFlags, ack);
+    if (hit) this.probeAnswers.push(hit);
+  }
+
+  #probeAnswer6(frame: Uint8Array): void {
+    const v = this.view;
+    const ack = u32(frame, v.l4Offset + 8);
+    const hit = this.probes.match6(v.src6, v.srcPort, v.dstPort, v.tcpFlags, ack);
     if (hit) this.probeAnswers.push(hit);
   }
 
@@ -819,6 +832,10 @@ function destinationOf(frame: Uint8Array, mac: Uint8Array): number {
     if (b2 === 0 && frame[3] === 0 && frame[4] === 0 && frame[5] === 1) return TO_NDP_MULTICAST;
   }
   return TO_OTHER;
+}
+
+function sameWords(a: Int32Array, b: Int32Array): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }
 
 function sameMac(frame: Uint8Array, at: number, mac: Uint8Array): boolean {

@@ -57,8 +57,13 @@ function sum16(bytes: Uint8Array, start: number, length: number): number {
   return sum;
 }
 
-/** The upper-layer checksum over the IPv6 pseudo-header (RFC 8200 §8.1). */
-function upperChecksum(
+/**
+ * The checksum of the upper-layer message at `frame[l4, l4 + length)` of the
+ * IPv6 packet at `frame[ip]`, over the pseudo-header of its addresses, the
+ * length and `proto` (RFC 8200 §8.1); write it with the message's own
+ * checksum field zero.
+ */
+export function upperChecksum6(
   frame: Uint8Array,
   ip: number,
   l4: number,
@@ -78,7 +83,7 @@ function upperChecksum(
  */
 export function checksum6(frame: Uint8Array, view: PacketView): number {
   const length = view.totalLength - view.ihl;
-  return upperChecksum(frame, view.ipOffset, view.l4Offset, length, view.protocol);
+  return upperChecksum6(frame, view.ipOffset, view.l4Offset, length, view.protocol);
 }
 
 /** Ethernet and IPv6 headers with ICMPv6 and `payload` bytes; addresses are left to the caller. */
@@ -94,7 +99,7 @@ function writeHeaders(out: Uint8Array, srcMac: Uint8Array, payload: number, hops
 /** Fills the ICMPv6 checksum of the message at ICMP and pads the frame; its length. */
 function finish(out: Uint8Array, length: number): number {
   put16(out, ICMP + 2, 0);
-  put16(out, ICMP + 2, upperChecksum(out, IP, ICMP, length, PROTO_ICMPV6));
+  put16(out, ICMP + 2, upperChecksum6(out, IP, ICMP, length, PROTO_ICMPV6));
   return pad(out, ICMP + length);
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { writeTcpSyn } from "./dr_probe.ts";
+import { writeTcpSyn, writeTcpSyn6 } from "./dr_probe.ts";
 import { writeArpRequest, writeGarp } from "./frames.ts";
 import { type SolicitFields, writeNeighborSolicit, writeUnsolicitedAdvert } from "./frames6.ts";
 import { Forwarder, VERDICT_FORWARD, VERDICT_REPLY } from "./forwarder.ts";
@@ -54,6 +54,8 @@ export type LoopCommand =
     port: number;
     srcPort: number;
     seq: number;
+    /** An IPv6 VIP (four words): then the probe is an IPv6 SYN and `vip` is 0. */
+    vip6?: Int32Array;
   }
   /** Gives up on a probe that timed out. */
   | { type: "probe-cancel"; srcPort: number };
@@ -145,6 +147,20 @@ export class ForwardingLoop {
       this.#send(writeArpRequest(this.io.tx, program.mac, program.ip, c.vip));
     } else if (program?.ip6 && c.type === "whohas6") {
       this.#solicit(program.ip6, c.vip, 0);
+    } else if (program && c.type === "probe" && c.vip6 !== undefined) {
+      // From the balancer's IPv6 address; without one no IPv6 real server is compiled.
+      if (program.ip6 === undefined) return;
+      const n = c.neighbor * 8;
+      this.forwarder.probes.add(c.id, 0, c.port, c.srcPort, c.seq, c.vip6);
+      this.#send(writeTcpSyn6(this.io.tx, {
+        srcMac: program.mac,
+        dstMac: this.shared.neighborMacs.subarray(n, n + 6),
+        src: program.ip6,
+        dst: c.vip6,
+        srcPort: c.srcPort,
+        dstPort: c.port,
+        seq: c.seq,
+      }));
     } else if (program && c.type === "probe") {
       const n = c.neighbor * 8;
       this.forwarder.probes.add(c.id, c.vip, c.port, c.srcPort, c.seq);

@@ -186,7 +186,7 @@ export interface Program {
  * all ARP does).
  */
 export function captureFilter(
-  program: Pick<Program, "services" | "ip" | "neighborIps6">,
+  program: Pick<Program, "services" | "ip" | "ip6" | "neighborIps6">,
 ): string {
   const v4 = program.services.filter((s) => s.vip6 === undefined);
   const vips = [...new Set(v4.map((s) => s.vip))].map(formatIpv4);
@@ -203,5 +203,10 @@ export function captureFilter(
     parts.push("(icmp6 and (ip6[40] == 135 or ip6[40] == 136))");
   }
   if (vips6.length > 0) parts.push(`(ip6 and (${vips6.map((v) => `dst host ${v}`).join(" or ")}))`);
+  if (vips6.length > 0 && program.ip6 !== undefined) {
+    const from = vips6.map((v) => `src host ${v}`).join(" or ");
+    const own = formatIpv6(wordsToBytes(program.ip6));
+    parts.push(`(ip6 and tcp and dst host ${own} and (${from}))`);
+  }
   return parts.join(" or ");
 }

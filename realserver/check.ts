@@ -38,6 +38,8 @@ export function checkFacts(facts: Facts, vips: string[]): Finding[] {
     const fix = state.ok ? null : state.fix.map(formatCmd).join(" && ");
     return { check: "vip-on-lo", subject: vip, ok: state.ok, found: state.found, fix };
   });
+  // Linux answers no Neighbor Solicitation for an address on lo: IPv6 VIPs need no sysctl.
+  if (vips.length > 0 && vips.every((vip) => vip.includes(":"))) return findings;
   for (const name of ARP_NAMES) {
     findings.push(arpFinding(facts, name, "all"));
     for (const iface of facts.facing) findings.push(arpFinding(facts, name, iface));

@@ -1,15 +1,20 @@
 /**
- * What a Linux real server looks like to `dsr realserver` (SPEC §6): its
- * IPv4 addresses, the interfaces facing the balancer and the ARP sysctls,
- * and the rules that say whether a VIP and those sysctls are right. Pure:
- * the facts come from `ip -j addr show` and `sysctl`, read in `system.ts`.
+ * What a Linux real server looks like to `dsr realserver` (SPEC §6, §12): its
+ * addresses, the interfaces facing the balancer and the ARP sysctls, and the
+ * rules that say whether a VIP and those sysctls are right. An IPv4 VIP goes
+ * on `lo` as /32 with the ARP sysctls set; an IPv6 VIP as /128 and nothing
+ * else, as Linux answers no Neighbor Solicitation arriving on one interface
+ * for an address of another. Pure: the facts come from `ip -j addr show` and
+ * `sysctl`, read in `system.ts`.
  * @module
  */
+
+import { canonicalIpv6, notUnicast6, parseIpv6 } from "../dataplane/addr6.ts";
 
 /** A command line, as argv. */
 export type Cmd = string[];
 
-/** One IPv4 address of the host. */
+/** One IPv4 or global IPv6 address of the host. */
 export interface Address {
   ip: string;
   prefix: number;
@@ -18,7 +23,7 @@ export interface Address {
 
 /** What setup, check and remove decide from. */
 export interface Facts {
-  /** Every IPv4 address of the host (network namespace). */
+  /** Every IPv4 and global IPv6 address (RFC 5952) of the host (network namespace). */
   addresses: Address[];
   /** Whether `lo` is up: addresses on a down `lo` are not local, so the VIP would not be either. */
   loUp: boolean;
@@ -71,20 +76,31 @@ export interface IpLink {
 /** Turns `ip -j addr show` into facts (sysctls to be filled in by the caller). */
 export function parseLinks(links: IpLink[]): Omit<Facts, "sysctls"> {
   const v4 = (l: IpLink) => (l.addr_info ?? []).filter((a) => a.family === "inet");
+  // Link-local and ::1 cannot be VIPs, so they are not looked at.
+  const v6 = (l: IpLink) =>
+    (l.addr_info ?? []).filter((a) =>
+      a.family === "inet6" && notUnicast6(parseIpv6(a.local)) === null
+    );
   const up = (l: IpLink) => (l.flags ?? []).includes("UP");
   return {
-    addresses: links.flatMap((l) =>
-      v4(l).map((a) => ({ ip: a.local, prefix: a.prefixlen, iface: l.ifname }))
-    ),
+    addresses: links.flatMap((l) => [
+      ...v4(l).map((a) => ({ ip: a.local, prefix: a.prefixlen, iface: l.ifname })),
+      ...v6(l).map((a) => ({ ip: canonicalIpv6(a.local), prefix: a.prefixlen, iface: l.ifname })),
+    ]),
     loUp: links.some((l) => l.ifname === "lo" && up(l)),
     facing: links.filter((l) => l.ifname !== "lo" && up(l) && v4(l).length > 0)
       .map((l) => l.ifname),
   };
 }
 
+/** The prefix a VIP has on `lo`: a host route, /32 or /128. */
+export function hostPrefix(vip: string): number {
+  return vip.includes(":") ? 128 : 32;
+}
+
 /** Where a VIP stands on this host. */
 export interface VipState {
-  /** On `lo` as /32, `lo` up, and nowhere else. */
+  /** On `lo` as /32 (IPv6: /128), `lo` up, and nowhere else. */
   ok: boolean;
   /** Only missing from `lo` (or `lo` down): setup can fix it alone. */
   fixable: boolean;
@@ -94,16 +110,17 @@ export interface VipState {
   fix: Cmd[];
 }
 
-/** Describes a VIP: where it is, and what would put it as /32 on `lo` only. */
+/** Describes a VIP: where it is, and what would put it as /32 (/128) on `lo` only. */
 export function vipState(facts: Facts, vip: string): VipState {
+  const prefix = hostPrefix(vip);
   const held = facts.addresses.filter((a) => a.ip === vip);
-  const onLo = held.some((a) => a.iface === "lo" && a.prefix === 32);
+  const onLo = held.some((a) => a.iface === "lo" && a.prefix === prefix);
   // Anywhere else it is wrong: a wider prefix on lo makes the host claim its
   // neighbours' addresses, and a VIP on a LAN interface is answered in ARP
-  // whatever arp_ignore says.
-  const stray = held.filter((a) => !(a.iface === "lo" && a.prefix === 32));
+  // (or Neighbor Discovery) whatever arp_ignore says.
+  const stray = held.filter((a) => !(a.iface === "lo" && a.prefix === prefix));
   const fix: Cmd[] = stray.map((a) => ["ip", "addr", "del", `${a.ip}/${a.prefix}`, "dev", a.iface]);
-  if (!onLo) fix.push(["ip", "addr", "add", `${vip}/32`, "dev", "lo"]);
+  if (!onLo) fix.push(["ip", "addr", "add", `${vip}/${prefix}`, "dev", "lo"]);
   if (!facts.loUp) fix.push(["ip", "link", "set", "lo", "up"]);
   const where = held.map((a) => `${a.ip}/${a.prefix} on ${a.iface}`).join(", ") || "absent";
   return {

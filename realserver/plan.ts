@@ -16,6 +16,7 @@ import {
   type Cmd,
   type Facts,
   formatCmd,
+  hostPrefix,
   vipState,
 } from "./linux.ts";
 import type { SetupRecord } from "./record.ts";
@@ -33,7 +34,10 @@ export interface Plan {
 }
 
 const onLo32 = (facts: Facts, vip: string) =>
-  facts.addresses.some((a) => a.ip === vip && a.iface === "lo" && a.prefix === 32);
+  facts.addresses.some((a) => a.ip === vip && a.iface === "lo" && a.prefix === hostPrefix(vip));
+
+/** Only an IPv4 VIP needs the ARP sysctls: Linux answers no NS for an address on `lo`. */
+const needsArp = (vips: string[]) => vips.some((vip) => !vip.includes(":"));
 
 /**
  * Plans setup: the ARP sysctls first, then the VIPs on `lo`, so the host
@@ -54,7 +58,7 @@ export function planSetup(facts: Facts, vips: string[], record: SetupRecord | nu
   }
   const commands: Cmd[] = [];
   const originals: Record<string, number> = {};
-  for (const scope of arpScopes(facts)) {
+  for (const scope of needsArp(vips) ? arpScopes(facts) : []) {
     for (const name of ARP_NAMES) {
       const key = arpKey(scope, name);
       if (arpValueOk(name, facts.sysctls[key])) continue;
@@ -64,7 +68,9 @@ export function planSetup(facts: Facts, vips: string[], record: SetupRecord | nu
   }
   if (!facts.loUp) commands.push(["ip", "link", "set", "lo", "up"]);
   const added = vips.filter((vip) => !onLo32(facts, vip));
-  for (const vip of added) commands.push(["ip", "addr", "add", `${vip}/32`, "dev", "lo"]);
+  for (const vip of added) {
+    commands.push(["ip", "addr", "add", `${vip}/${hostPrefix(vip)}`, "dev", "lo"]);
+  }
 
   const base = record ?? { version: 1 as const, vips: [], sysctls: {} };
   const news = record === null || added.some((v) => !base.vips.includes(v)) ||
@@ -90,13 +96,13 @@ export function planRemove(facts: Facts, vips: string[], record: SetupRecord | n
     if (record && !record.vips.includes(vip)) {
       notes.push(`${vip} was not added by setup: kept`);
     } else if (onLo32(facts, vip)) {
-      commands.push(["ip", "addr", "del", `${vip}/32`, "dev", "lo"]);
+      commands.push(["ip", "addr", "del", `${vip}/${hostPrefix(vip)}`, "dev", "lo"]);
     } else if (facts.addresses.some((a) => a.ip === vip)) {
-      notes.push(`${vip} is not on lo as /32, as setup puts it: kept`);
+      notes.push(`${vip} is not on lo as /${hostPrefix(vip)}, as setup puts it: kept`);
     }
   }
   if (!record) {
-    for (const scope of arpScopes(facts)) {
+    for (const scope of needsArp(vips) ? arpScopes(facts) : []) {
       for (const name of ARP_NAMES) {
         const key = arpKey(scope, name);
         if (facts.sysctls[key] !== 0) commands.push(["sysctl", "-w", `${key}=0`]);
@@ -146,8 +152,8 @@ export function addressSnippet(vips: string[]): string {
     "  systemd-networkd, /etc/systemd/network/10-dsr-lo.network:",
     "    [Match]",
     "    Name=lo",
-    ...vips.flatMap((vip) => ["    [Address]", `    Address=${vip}/32`]),
+    ...vips.flatMap((vip) => ["    [Address]", `    Address=${vip}/${hostPrefix(vip)}`]),
     '  ifupdown, /etc/network/interfaces, under "iface lo inet loopback":',
-    ...vips.map((vip) => `    up ip addr add ${vip}/32 dev lo`),
+    ...vips.map((vip) => `    up ip addr add ${vip}/${hostPrefix(vip)} dev lo`),
   ].join("\n");
 }

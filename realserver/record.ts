@@ -7,13 +7,21 @@
 
 import { dirname } from "node:path";
 import { z } from "zod";
-import { isIpv4 } from "../dataplane/addr.ts";
+import { ipFamily, notUnicastIp } from "../dataplane/ip.ts";
 import { RuntimeError } from "../control/errors.ts";
 
 const RecordSchema = z.strictObject({
   version: z.literal(1),
   /** VIPs that were absent from `lo` and setup added. */
-  vips: z.array(z.string().refine(isIpv4, { message: "not an IPv4 address" })),
+  vips: z.array(
+    z.string()
+      .refine((ip) => ipFamily(ip) !== null, {
+        error: (issue) =>
+          String(issue.input).includes(":") ? "not an IPv6 address" : "not an IPv4 address",
+        abort: true,
+      })
+      .refine((ip) => notUnicastIp(ip) === null, { message: "not a unicast host address" }),
+  ),
   /** Original values of the sysctls setup changed, by full key. */
   sysctls: z.record(z.string(), z.number().int()),
 });

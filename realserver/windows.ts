@@ -8,7 +8,20 @@
 const LOOPBACK = "dsr-loopback";
 const rule = (vip: string) => `"dsr VIP ${vip}"`;
 
-/** The script that puts `vips` on a loopback adapter with the weak host model. */
+/** The IPv6 lines of the weak host model: only when a VIP is IPv6. */
+function weakHost6(vips: string[]): string[] {
+  if (!vips.some((vip) => vip.includes(":"))) return [];
+  return [
+    "#    IPv6 VIPs: the same on the adapters' IPv6 interfaces (the lines above change every",
+    "#    family of an alias; these name IPv6 alone, as netsh must).",
+    `Set-NetIPInterface -InterfaceAlias ${LOOPBACK} -AddressFamily IPv6 -WeakHostReceive Enabled -WeakHostSend Enabled`,
+    "Set-NetIPInterface -InterfaceAlias $Lan -AddressFamily IPv6 -WeakHostReceive Enabled",
+    `#    netsh interface ipv6 set interface "${LOOPBACK}" weakhostreceive=enabled weakhostsend=enabled`,
+    '#    netsh interface ipv6 set interface "Ethernet" weakhostreceive=enabled',
+  ];
+}
+
+/** The script that puts `vips` (either family) on a loopback adapter with the weak host model. */
 export function windowsSetupScript(vips: string[]): string {
   return [
     `# dsr real server setup for VIP ${vips.join(", ")} (Direct Server Return), Windows.`,
@@ -32,10 +45,13 @@ export function windowsSetupScript(vips: string[]): string {
     `  Rename-NetAdapter -Name $adapter.Name -NewName ${LOOPBACK}`,
     "}",
     "",
-    "# 2. Each VIP as /32; SkipAsSource keeps Windows from using it for its own connections.",
+    "# 2. Each VIP as /32 (IPv6: /128); SkipAsSource keeps Windows from using it for its own",
+    "#    connections.",
     ...vips.flatMap((vip) => [
       `if (-not (Get-NetIPAddress -InterfaceAlias ${LOOPBACK} -IPAddress ${vip} -ErrorAction SilentlyContinue)) {`,
-      `  New-NetIPAddress -InterfaceAlias ${LOOPBACK} -IPAddress ${vip} -PrefixLength 32 -SkipAsSource $true | Out-Null`,
+      `  New-NetIPAddress -InterfaceAlias ${LOOPBACK} -IPAddress ${vip} -PrefixLength ${
+        vip.includes(":") ? 128 : 32
+      } -SkipAsSource $true | Out-Null`,
       "}",
     ]),
     "",
@@ -46,6 +62,7 @@ export function windowsSetupScript(vips: string[]): string {
     "#    The same with netsh:",
     `#    netsh interface ipv4 set interface "${LOOPBACK}" weakhostreceive=enabled weakhostsend=enabled`,
     '#    netsh interface ipv4 set interface "Ethernet" weakhostreceive=enabled',
+    ...weakHost6(vips),
     "",
     "# 4. Let clients reach each VIP through Windows Firewall.",
     ...vips.flatMap((vip) => [

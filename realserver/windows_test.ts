@@ -60,3 +60,32 @@ Deno.test("the Windows removal script takes each VIP and its firewall rule away"
     hasLine(script, `Remove-NetIPAddress -InterfaceAlias dsr-loopback -IPAddress ${vip}`);
   }
 });
+
+Deno.test("for an IPv6 VIP the Windows script adds it as /128 and sets the IPv6 weak host model too", () => {
+  const script = windowsSetupScript(["2001:2::100", "198.18.0.100"]);
+  hasLine(
+    script,
+    "New-NetIPAddress -InterfaceAlias dsr-loopback -IPAddress 2001:2::100 -PrefixLength 128 -SkipAsSource $true",
+  );
+  hasLine(
+    script,
+    "New-NetIPAddress -InterfaceAlias dsr-loopback -IPAddress 198.18.0.100 -PrefixLength 32",
+  );
+  hasLine(
+    script,
+    "Set-NetIPInterface -InterfaceAlias dsr-loopback -AddressFamily IPv6 -WeakHostReceive Enabled -WeakHostSend Enabled",
+  );
+  hasLine(
+    script,
+    "Set-NetIPInterface -InterfaceAlias $Lan -AddressFamily IPv6 -WeakHostReceive Enabled",
+  );
+  hasLine(
+    script,
+    '#    netsh interface ipv6 set interface "dsr-loopback" weakhostreceive=enabled weakhostsend=enabled',
+  );
+  hasLine(script, "-LocalAddress 2001:2::100 -Action Allow");
+  assert.ok(
+    !windowsSetupScript(["198.18.0.100"]).includes("-AddressFamily IPv6"),
+    "no IPv6 lines without an IPv6 VIP",
+  );
+});
