@@ -260,12 +260,26 @@ function buildTree(out: { code: number }) {
   return program;
 }
 
+/**
+ * The whole command tree `main` parses, the completion commands included
+ * (the help snapshot test walks it).
+ * @param out where a command's action leaves its exit status
+ * @param args the command line, for a completion request to fetch names first
+ */
+export async function commandTree(
+  out: { code: number } = { code: 0 },
+  args: readonly string[] = [],
+): Promise<ReturnType<typeof buildTree>> {
+  const program = buildTree(out);
+  await addCompletions(program, args);
+  return program;
+}
+
 /** Runs the command line `args`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   const out = { code: 0 };
-  const program = buildTree(out);
   try {
-    await addCompletions(program, args);
+    const program = await commandTree(out, args);
     // A signal while an ssh tunnel is open closes it (and its directory) and ends the command.
     return await Promise.race([
       program.parseAsync(args, { from: "user" }).then(() => out.code),

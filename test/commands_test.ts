@@ -5,6 +5,8 @@
  */
 
 import assert from "node:assert/strict";
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+import { commandTree } from "../cli/main.ts";
 import type { Lab } from "../lab/topology.ts";
 import { dsr, dsrOk, type DsrPaths, startDaemon, stopAll, tempPaths } from "./_dsr.ts";
 import { requireRoot, withLab } from "./_netns.ts";
@@ -122,30 +124,106 @@ Deno.test("every configuration command gives the same result offline and against
   });
 });
 
-Deno.test("dsr -h and every command's -h print help and exit 0", async () => {
+/** Where every command's `-h` output is kept; `UPDATE_SNAPSHOTS=1` rewrites it. */
+const HELP_SNAPSHOT = new URL("./snapshots/help.txt", import.meta.url);
+
+/** Every command of the program (hidden ones too), depth first in declaration order: [], ["start"], ["vip"], ["vip", "add"], … */
+async function commandPaths(): Promise<string[][]> {
+  const paths: string[][] = [];
+  const walk = (command: CommandUnknownOpts, path: string[]) => {
+    paths.push(path);
+    for (const sub of command.commands) walk(sub, [...path, sub.name()]);
+  };
+  walk(await commandTree(), []);
+  return paths;
+}
+
+/** `$ dsr … -h` heading each command's help in the snapshot. */
+const heading = (path: string[]) => `$ ${["dsr", ...path, "-h"].join(" ")}`;
+
+/** The snapshot's sections by heading (each is a heading, the help, and an empty line). */
+function sections(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const part of text.split(/^(?=\$ dsr[^\n]* -h$)/m).filter(Boolean)) {
+    const eol = part.indexOf("\n");
+    map.set(part.slice(0, eol), part.slice(eol + 1).replace(/\n$/, ""));
+  }
+  return map;
+}
+
+/** A line diff of `was` against `now` (longest common subsequence): " ", "-" and "+" lines. */
+function lineDiff(was: string, now: string): string {
+  const a = was.split("\n"), b = now.split("\n");
+  const common = Array.from({ length: a.length + 1 }, () => new Int32Array(b.length + 1));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      common[i][j] = a[i] === b[j]
+        ? common[i + 1][j + 1] + 1
+        : Math.max(common[i + 1][j], common[i][j + 1]);
+    }
+  }
+  const out: string[] = [];
+  let i = 0, j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) out.push(`  ${a[i++]}`), j++;
+    else if (j < b.length && (i === a.length || common[i][j + 1] >= common[i + 1][j])) {
+      out.push(`+ ${b[j++]}`);
+    } else out.push(`- ${a[i++]}`);
+  }
+  return out.join("\n");
+}
+
+Deno.test("dsr -h and every command's -h print exactly the help in test/snapshots/help.txt", async () => {
   const paths = await tempPaths();
   try {
-    for (
-      const args of [
-        [],
-        ["start"],
-        ["vip"],
-        ["vip", "add"],
-        ["rip", "set"],
-        ["status"],
-        ["timeout", "set"],
-        ["config", "apply"],
-        ["lab", "up"],
-        ["doctor"],
-        ["realserver", "setup"],
-        ["realserver", "check"],
-        ["completions"],
-      ]
-    ) {
-      const run = await dsr(paths, [...args, "-h"]);
-      assert.equal(run.code, 0, `dsr ${args.join(" ")} -h: ${run.stderr}`);
-      assert.match(run.stdout, /^Usage: dsr/);
+    const commands = await commandPaths();
+    assert.ok(commands.length > 20, `only ${commands.length} commands found`);
+    const now = new Map<string, string>();
+    // Four at a time: each is a whole `deno run`.
+    for (let at = 0; at < commands.length; at += 4) {
+      const batch = commands.slice(at, at + 4);
+      const runs = await Promise.all(batch.map((path) => dsr(paths, [...path, "-h"])));
+      runs.forEach((run, k) => {
+        const name = heading(batch[k]);
+        assert.equal(run.code, 0, `${name}: exit ${run.code}: ${run.stderr}`);
+        assert.equal(run.stderr, "", name);
+        assert.match(run.stdout, new RegExp(`^Usage: dsr ${batch[k].join(" ")}`), name);
+        now.set(name, run.stdout);
+      });
     }
+    const text = [...now].map(([name, help]) => `${name}\n${help}\n`).join("");
+    if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") {
+      await Deno.mkdir(new URL(".", HELP_SNAPSHOT), { recursive: true });
+      await Deno.writeTextFile(HELP_SNAPSHOT, text);
+      console.log(`wrote ${now.size} commands' help to ${HELP_SNAPSHOT.pathname}`);
+      return;
+    }
+    const kept = sections(await Deno.readTextFile(HELP_SNAPSHOT));
+    const added = [...now.keys()].filter((name) => !kept.has(name));
+    const gone = [...kept.keys()].filter((name) => !now.has(name));
+    const changed = [...now].filter(([name, help]) => kept.has(name) && kept.get(name) !== help);
+    if (added.length || gone.length || changed.length) {
+      assert.fail(
+        [
+          `help differs from ${HELP_SNAPSHOT.pathname} (- snapshot, + now):`,
+          ...added.map((name) => `  new: ${name}`),
+          ...gone.map((name) => `  gone: ${name}`),
+          ...changed.map(([name]) => `  changed: ${name}`),
+          ...changed.map(([name, help]) => `${name}\n${lineDiff(kept.get(name)!, help)}`),
+          "If the change is meant, rewrite the snapshot and commit it:",
+          "  UPDATE_SNAPSHOTS=1 deno test -A --filter help test/commands_test.ts",
+        ].join("\n"),
+      );
+    }
+    assert.equal(text, await Deno.readTextFile(HELP_SNAPSHOT), "the snapshot has stray text");
+  } finally {
+    await Deno.remove(paths.dir, { recursive: true });
+  }
+});
+
+Deno.test("completion prints a bash script and complete lists subcommands", async () => {
+  const paths = await tempPaths();
+  try {
     const completion = await dsrOk(paths, ["completions", "bash"]);
     assert.match(completion, /bash completion for dsr/);
     assert.match(await dsrOk(paths, ["complete", "--", "rip", ""]), /^add\t/m);
