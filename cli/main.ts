@@ -148,6 +148,17 @@ function buildTree(out: { code: number }) {
       await (await import("./commands/config.ts")).configImport(opts.from, file);
     });
 
+  program.command("trace").description(
+    "which real server and MAC a flow gets now, and why (asks the daemon; sends no packet)",
+  )
+    .argument("<client>", "CLIENT[:PORT], the client's address and port")
+    .argument("<service>", "VIP:PORT")
+    .option("--proto <proto>", "tcp or udp (default tcp)")
+    .option("--json", "print JSON")
+    .action(async (client, service, opts, cmd) => {
+      await (await import("./commands/trace.ts")).trace(pathsOf(cmd), client, service, opts);
+    });
+
   program.command("doctor").description(
     "check the DR setup from the balancer: ARP, real servers, host",
   )

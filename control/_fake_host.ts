@@ -7,7 +7,9 @@
  */
 
 import { parseIpv4 } from "../dataplane/addr.ts";
+import { Forwarder } from "../dataplane/forwarder.ts";
 import { createSharedTables, type Program, type SharedTables } from "../dataplane/tables.ts";
+import { type TraceAnswer, traceFlow, type TraceQuery } from "../dataplane/trace.ts";
 import { FakeClock } from "./_fake_clock.ts";
 import { type Config, emptyConfig } from "./config.ts";
 import { RuntimeError } from "./errors.ts";
@@ -27,6 +29,7 @@ export const FAKE_IFACE: IfaceInfo = {
 class FakeDataplane implements Dataplane {
   readonly shared: SharedTables = createSharedTables();
   programs: Program[] = [];
+  readonly forwarder = new Forwarder(this.shared, { maxFlows: 1024 });
   onFailure: (message: string) => void = () => {};
   constructor(readonly host: FakeHost) {}
 
@@ -45,6 +48,8 @@ class FakeDataplane implements Dataplane {
       throw new RuntimeError("the worker is gone");
     }
     this.host.effects.push(`publish ${program.generation}`);
+    // First, as the worker does: loading clears the neighbour slots the program frees.
+    this.forwarder.load(program);
     // Every neighbour of the program is resolved now (its MAC "answered").
     for (let slot = 0; slot < program.neighborIps.length; slot++) {
       const v6 = program.neighborIps6?.subarray(slot * 4, slot * 4 + 4).some((w) => w !== 0);
@@ -65,6 +70,11 @@ class FakeDataplane implements Dataplane {
 
   whoHas(): Promise<string[]> {
     return Promise.resolve([]);
+  }
+
+  /** Traces on a real forwarder running the programs published here (no packets pass). */
+  trace(query: TraceQuery): Promise<TraceAnswer> {
+    return Promise.resolve(traceFlow(this.forwarder.tracing, query, this.host.clock.now() | 0));
   }
 
   onVipClaim(): () => void {

@@ -35,6 +35,7 @@ import type { Daemon } from "./daemon.ts";
 import { runDoctor } from "./doctor.ts";
 import { CapacityError, RuntimeError, UsageError } from "./errors.ts";
 import { parseIp, parseProto, parseVipPort } from "./parse.ts";
+import { parseTraceParams } from "./trace_query.ts";
 
 const MAX_BODY = 1 << 20;
 
@@ -128,6 +129,9 @@ const ROUTES: [string, RegExp, Route][] = [
     return new Response(null, { status: 204 });
   }],
   ["GET", /^\/v1\/doctor$/, async (d) => json(200, await runDoctor(d))],
+  ["GET", /^\/v1\/trace$/, async (d, r) => {
+    return json(200, await d.trace(parseTraceParams(new URL(r.url).searchParams)));
+  }],
   ["GET", /^\/v1\/ha$/, (d) => json(200, d.ha)],
   ["PUT", /^\/v1\/ha$/, async (d, r) => {
     const { role, at } = await body(r, HaRoleSchema);

@@ -25,6 +25,8 @@ import {
 } from "./host.ts";
 import { type IfaceInfo, isAdjacent } from "./netinfo.ts";
 import { buildStatus, type Status } from "./status.ts";
+import type { TraceAnswer } from "../dataplane/trace.ts";
+import { traceQuery, type TraceSubject } from "./trace_query.ts";
 
 import type { TimerId } from "./clock.ts";
 import type { Logger } from "./log.ts";
@@ -312,6 +314,15 @@ export class Daemon {
       await this.#put(plan);
       return plan.changes;
     });
+  }
+
+  /**
+   * Where a flow goes now and why (`dsr trace`), asked of the forwarding
+   * worker, which holds the flow table; no packet is sent and nothing changes.
+   * @throws {RuntimeError} when the worker does not answer
+   */
+  async trace(subject: TraceSubject): Promise<TraceSubject & TraceAnswer> {
+    return { ...subject, ...await this.#dataplane.trace(traceQuery(subject)) };
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   type Program,
   type SharedTables,
 } from "../dataplane/tables.ts";
+import type { TraceAnswer, TraceQuery } from "../dataplane/trace.ts";
 import type { WorkerInit, WorkerReport } from "../dataplane/worker.ts";
 import { RuntimeError } from "./errors.ts";
 
@@ -34,6 +35,8 @@ export class DataplaneHost {
   #probes = new Map<number, (answer: ProbeResult) => void>();
   #claims = new Set<(vip: string, mac: string) => void>();
   #probeId = 0;
+  #traces = new Map<number, (answer: TraceAnswer) => void>();
+  #traceId = 0;
   #probePort = 0;
   /** Called when the worker dies on its own (libpcap error). */
   onFailure: (message: string) => void = () => {};
@@ -56,6 +59,8 @@ export class DataplaneHost {
       const report = event.data;
       if (report.type === "probe") {
         this.#probes.get(report.id)?.(report.answer);
+      } else if (report.type === "trace") {
+        this.#traces.get(report.id)?.(report.answer);
       } else if (report.type === "vip-claim") {
         for (const listener of this.#claims) listener(report.vip, report.mac);
       } else if (!ready) {
@@ -136,6 +141,27 @@ export class DataplaneHost {
         srcPort,
         seq,
       });
+    });
+  }
+
+  /**
+   * Asks the worker where a flow goes now (`dsr trace`); it answers between
+   * two batches, from the tables the packets use.
+   * @throws {RuntimeError} when the worker does not answer within `timeoutMs`
+   */
+  trace(query: TraceQuery, timeoutMs = 2000): Promise<TraceAnswer> {
+    const id = ++this.#traceId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#traces.delete(id);
+        reject(new RuntimeError(`the forwarding worker did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#traces.set(id, (answer) => {
+        clearTimeout(timer);
+        this.#traces.delete(id);
+        resolve(answer);
+      });
+      this.#post({ type: "trace", id, query });
     });
   }
 

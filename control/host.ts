@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { TraceAnswer, TraceQuery } from "../dataplane/trace.ts";
 import { AnnounceTable, type SyncResult } from "./announce.ts";
 import type { Clock } from "./clock.ts";
 import { run } from "./run.ts";
@@ -47,6 +48,8 @@ export interface Dataplane {
   garp(vip: string): void;
   probe(neighbor: number, vip: string, port: number, timeoutMs: number): Promise<ProbeResult>;
   whoHas(vip: string, windowMs: number): Promise<string[]>;
+  /** Where a flow goes now, from the worker's tables (`dsr trace`). */
+  trace(query: TraceQuery): Promise<TraceAnswer>;
   onVipClaim(listener: (vip: string, mac: string) => void): () => void;
   stop(): Promise<void>;
 }

@@ -291,6 +291,11 @@ export class FlowTable {
     return this.#rows[(slot << 2) + R_BACKEND_STATE] >> 3;
   }
 
+  /** When the flow in `slot` expires (ms, low 32 bits, as given to `touch`). */
+  expires(slot: number): number {
+    return this.#rows[(slot << 2) + R_EXPIRES];
+  }
+
   /** The state (`FLOW_*`) of the flow in `slot`; 0 for a free slot. */
   state(slot: number): number {
     return this.#rows[(slot << 2) + R_BACKEND_STATE] & STATE_MASK;

@@ -57,6 +57,7 @@ import {
 } from "./packet.ts";
 import { inheritSchedState, pick, SCHED_MH, SCHED_SH } from "./scheduler.ts";
 import { ServiceIndex } from "./service_index.ts";
+import type { TraceTables } from "./trace.ts";
 import {
   B_BYTES,
   B_CONNECTIONS,
@@ -193,6 +194,18 @@ export class Forwarder {
   /** The program in force, or null before the first. */
   get program(): Program | null {
     return this.#program;
+  }
+
+  /** The program and tables `trace.ts` reads to explain a flow (cold path; read only). */
+  get tracing(): TraceTables {
+    return {
+      program: this.#program,
+      index: this.#index,
+      flows: this.flows,
+      persist: this.#persist,
+      usable: this.#usable,
+      shared: this.shared,
+    };
   }
 
   /** Swaps in a new program between packets: flushes what it says, keeps every other flow. */

@@ -11,6 +11,7 @@ import { writeArpRequest, writeGarp } from "./frames.ts";
 import { type SolicitFields, writeNeighborSolicit, writeUnsolicitedAdvert } from "./frames6.ts";
 import { Forwarder, VERDICT_FORWARD, VERDICT_REPLY } from "./forwarder.ts";
 import type { PacketIo } from "./packet_io.ts";
+import { type TraceAnswer, traceFlow, type TraceQuery } from "./trace.ts";
 import {
   captureFilter,
   G_BATCH_MAX_MS,
@@ -58,13 +59,16 @@ export type LoopCommand =
     vip6?: Int32Array;
   }
   /** Gives up on a probe that timed out. */
-  | { type: "probe-cancel"; srcPort: number };
+  | { type: "probe-cancel"; srcPort: number }
+  /** Explains where a flow goes now (`dsr trace`), answered by a `trace` report. */
+  | { type: "trace"; id: number; query: TraceQuery };
 
 /** What the loop reports to the control thread. */
 export type LoopReport =
   | { type: "probe"; id: number; answer: "syn-ack" | "rst" }
   /** Another host claims a VIP (address text) in ARP or a Neighbor Advertisement. */
-  | { type: "vip-claim"; vip: string; mac: string };
+  | { type: "vip-claim"; vip: string; mac: string }
+  | { type: "trace"; id: number; answer: TraceAnswer };
 
 /** What the control thread posts; `seq` is then stored in the mailbox's M_POSTED word. */
 export interface LoopMessage {
@@ -143,7 +147,11 @@ export class ForwardingLoop {
     if (c.type === "garp") this.#garp(c.vip);
     else if (c.type === "garp6") this.#garp6(c.vip);
     else if (c.type === "probe-cancel") this.forwarder.probes.drop(c.srcPort);
-    else if (program && c.type === "whohas") {
+    else if (c.type === "trace") {
+      // Between batches, on the packet path's clock: the answer is what the next packet would get.
+      const answer = traceFlow(this.forwarder.tracing, c.query, this.#clock() | 0);
+      this.#report({ type: "trace", id: c.id, answer });
+    } else if (program && c.type === "whohas") {
       this.#send(writeArpRequest(this.io.tx, program.mac, program.ip, c.vip));
     } else if (program?.ip6 && c.type === "whohas6") {
       this.#solicit(program.ip6, c.vip, 0);
