@@ -48,6 +48,10 @@ function buildTree(out: { code: number }) {
         .choices(["active", "standby"]).default("active"),
     )
     .option("--announce <table>", "keep announceable VIPs as /32 routes in this kernel table")
+    .option(
+      "--garp-interval <s>",
+      "send gratuitous ARP for every VIP this often, as keepalived's garp_master_refresh (default off)",
+    )
     .action(async (opts, cmd) => {
       out.code = await (await import("./commands/start.ts")).start(pathsOf(cmd), opts);
     });

@@ -47,6 +47,12 @@ export interface DaemonOptions {
   role?: Role;
   /** Keep announceable VIPs as /32 routes in this kernel table (`--announce TABLE`). */
   announce?: number;
+  /**
+   * Sends a gratuitous ARP (an unsolicited NA for IPv6) for every VIP this
+   * often, in seconds (`--garp-interval`, keepalived's garp_master_refresh);
+   * absent or 0: only when a VIP is added, at start and on promotion.
+   */
+  garpInterval?: number;
 }
 
 const WATCH_MS = 200;
@@ -89,6 +95,7 @@ export class Daemon {
   #queue: Promise<void> = Promise.resolve();
   #reachable = "";
   #watch: TimerId | undefined;
+  #garpRefresh: TimerId | undefined;
   #watches = 0;
   #stopped = false;
   #offloads: string[] = [];
@@ -190,6 +197,7 @@ export class Daemon {
     await daemon.#syncIngressDrop();
     daemon.#health.sync(config);
     daemon.#scheduleWatch();
+    daemon.#scheduleGarpRefresh();
     return daemon;
   }
 
@@ -346,6 +354,7 @@ export class Daemon {
     this.#stopped = true;
     this.#host.clock.clearTimeout(this.#watch);
     this.#host.clock.clearTimeout(this.#announceRetry);
+    this.#host.clock.clearTimeout(this.#garpRefresh);
     this.#health.stop();
     this.#ha.dispose();
     await this.#queue;
@@ -353,6 +362,27 @@ export class Daemon {
     await this.#dataplane.stop();
     await this.#ingressDrop?.remove();
     await this.#host.restoreOffloads(this.iface.name, this.#offloads);
+  }
+
+  /**
+   * Re-announces every VIP each `garpInterval` seconds, as keepalived's
+   * garp_master_refresh: switches and routers that forgot the VIP's MAC
+   * (or a peer's stale GARP) learn it again. The worker sends nothing while
+   * the node is a standby or routed, so the timer need not know the role.
+   */
+  #scheduleGarpRefresh(): void {
+    const seconds = this.options.garpInterval ?? 0;
+    if (seconds <= 0 || this.#stopped) return;
+    this.#garpRefresh = this.#host.clock.setTimeout(() => {
+      try {
+        for (const vip of new Set(this.#core.config.vips.map((v) => v.vip))) {
+          this.#dataplane.garp(vip);
+        }
+      } catch (error) {
+        this.options.log("error", `GARP refresh failed: ${(error as Error).message}`);
+      }
+      this.#scheduleGarpRefresh();
+    }, seconds * 1000);
   }
 
   /** The data plane, for `dsr doctor`'s who-has and DR-path probes. */

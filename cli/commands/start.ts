@@ -11,7 +11,7 @@ import { claimSocket } from "../../control/instance.ts";
 import { type LogFormat, setupLogging } from "../../control/log.ts";
 import { UsageError } from "../../control/errors.ts";
 import { Metrics, serveMetrics } from "../../control/metrics.ts";
-import { parseInteger, parseListen } from "../../control/parse.ts";
+import { parseInteger, parseListen, parseSeconds } from "../../control/parse.ts";
 import type { Paths } from "../../client/mod.ts";
 
 /**
@@ -38,6 +38,7 @@ export async function start(
     socketGroup?: string;
     role?: string;
     announce?: string;
+    garpInterval?: string;
   },
 ): Promise<number> {
   const maxFlows = parseInteger(opts.maxFlows, "--max-flows", 1024, 100_000_000);
@@ -45,6 +46,12 @@ export async function start(
   const log = await setupLogging(opts.logFormat as LogFormat);
   const listen = opts.metrics === undefined ? null : parseListen(opts.metrics, "--metrics");
   const announce = opts.announce === undefined ? undefined : parseTable(opts.announce);
+  const garpInterval = opts.garpInterval === undefined
+    ? undefined
+    : parseSeconds(opts.garpInterval, "--garp-interval");
+  if (garpInterval !== undefined && garpInterval < 1) {
+    throw new UsageError(`--garp-interval ${opts.garpInterval}: at least 1 second`);
+  }
   let metrics: Metrics | null = null;
   // Before any capture, frame or change to the interface: a second daemon on
   // this socket must leave the first one's world exactly as it was.
@@ -60,6 +67,7 @@ export async function start(
       onCheck: (service, ip, type, ms) => metrics?.observeCheck(service, ip, type, ms),
       role: opts.role === "standby" ? "standby" : "active",
       announce,
+      garpInterval,
     });
   } catch (error) {
     claim.release();
