@@ -1,11 +1,13 @@
 /**
  * `dsr lab demo`: a steady, bounded stream of requests from the lab's client
- * through the balancer (with a few long-lived connections), watched live.
+ * through the balancer (with a few long-lived connections), watched live. A
+ * dual-stack lab gets a stream to each VIP, IPv4 and IPv6.
  * @module
  */
 
 import { DaemonClient, type Paths } from "../client/mod.ts";
 import type { Status } from "../control/status.ts";
+import { hostPort } from "../dataplane/ip.ts";
 import { selfCommand } from "./self.ts";
 import type { Lab } from "./topology.ts";
 
@@ -15,8 +17,20 @@ export interface Traffic {
   done: Promise<unknown>;
 }
 
-/** Starts `dsr lab traffic` in the lab's client namespace. */
+/** Starts `dsr lab traffic` in the lab's client namespace, to each of its VIPs. */
 export function startTraffic(lab: Lab, options: { seconds: number; port: number }): Traffic {
+  const urls = [`http://${lab.vip}:${options.port}/`];
+  if (lab.vip6) urls.push(`http://[${lab.vip6}]:${options.port}/`);
+  const streams = urls.map((url) => oneStream(lab, url, options.seconds));
+  return {
+    done: Promise.all(streams.map((s) => s.done)),
+    async stop() {
+      await Promise.all(streams.map((s) => s.stop()));
+    },
+  };
+}
+
+function oneStream(lab: Lab, url: string, seconds: number): Traffic {
   const child = new Deno.Command("ip", {
     args: [
       "netns",
@@ -26,9 +40,9 @@ export function startTraffic(lab: Lab, options: { seconds: number; port: number 
       "lab",
       "traffic",
       "--url",
-      `http://${lab.vip}:${options.port}/`,
+      url,
       "--seconds",
-      String(options.seconds),
+      String(seconds),
     ],
     stdin: "null",
     stdout: "null",
@@ -48,13 +62,17 @@ export function startTraffic(lab: Lab, options: { seconds: number; port: number 
 
 function render(s: Status): string {
   const lines = [`dsr lab demo: ${s.iface} ${s.mac}  up ${s.uptimeSeconds}s  flows ${s.flows}`, ""];
+  // IPv6 real servers are longer than 15 characters.
+  const width = Math.max(15, ...s.vips.flatMap((v) => v.rips.map((r) => r.ip.length)));
   for (const v of s.vips) {
     lines.push(
-      `${v.vip}:${v.port}/${v.proto} ${v.scheduler}  conns ${v.connections}  packets ${v.packets}`,
+      `${
+        hostPort(v.vip, v.port)
+      }/${v.proto} ${v.scheduler}  conns ${v.connections}  packets ${v.packets}`,
     );
     for (const r of v.rips) {
       lines.push(
-        `  ${r.ip.padEnd(15)} ${r.state.padEnd(10)} active ${
+        `  ${r.ip.padEnd(width)} ${r.state.padEnd(10)} active ${
           String(r.activeConns).padStart(4)
         }  inactive ${String(r.inactiveConns).padStart(4)}  conns ${
           String(r.connections).padStart(6)

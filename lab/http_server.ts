@@ -11,7 +11,10 @@ export interface LabHttpOptions {
   name: string;
   /** TCP port; default 80. */
   port?: number;
-  /** Address to bind; default `"0.0.0.0"` (the VIP on `lo` must be reachable too). */
+  /**
+   * Address to bind; default `"::"`, every address of both families (the VIPs
+   * on `lo` must be reachable too); an IPv4 client still shows as IPv4.
+   */
   hostname?: string;
   /** Stops the server, and ends any long-lived `/stream` response. */
   signal?: AbortSignal;
@@ -28,14 +31,16 @@ const STREAM_INTERVAL_MS = 100;
  * @throws {Deno.errors.AddrInUse} (through the promise) when the port is taken
  */
 export function serveLabHttp(options: LabHttpOptions): Promise<void> {
-  const { name, port = 80, hostname = "0.0.0.0", signal, onListen } = options;
+  const { name, port = 80, hostname = "::", signal, onListen } = options;
   const server = Deno.serve(
     { hostname, port, signal, onListen: (addr) => onListen?.(addr as Deno.NetAddr) },
     async (request, info) => {
       if (request.method !== "GET" && request.method !== "HEAD") {
         return new Response("method not allowed\n", { status: 405, headers: { allow: "GET" } });
       }
-      const line = `${name} ${info.remoteAddr.hostname}\n`;
+      // A dual-stack socket sees an IPv4 client as ::ffff:a.b.c.d.
+      const client = info.remoteAddr.hostname.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+      const line = `${name} ${client}\n`;
       const url = new URL(request.url);
       if (url.pathname === "/slow") {
         await delay(count(url, "ms"), signal);

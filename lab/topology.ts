@@ -26,6 +26,12 @@ export interface LabOptions {
   vip?: string;
   /** Two balancers for a keepalived pair or a BGP group; default none (one balancer). */
   ha?: LabHa | null;
+  /**
+   * Dual stack (SPEC §12): every host also on 2001:2::/64 (`2001:2::10` the
+   * balancer, `::11`… the real servers, `::2` the client) and a second VIP,
+   * 2001:2::100, on the real servers' `lo`. Not with `ha: "bgp"`. Default false.
+   */
+  ipv6?: boolean;
 }
 
 /** The HA topologies of `dsr lab up --ha`. */
@@ -38,6 +44,8 @@ export interface LabHost {
   iface: string;
   ip: string;
   mac: string;
+  /** Its address on 2001:2::/64 in a dual-stack lab. */
+  ip6?: string;
 }
 
 /** A lab as built (or as found by {@linkcode labDescribe}). */
@@ -55,7 +63,14 @@ export interface Lab {
   ha: LabHa | null;
   /** With `bgp`: the router, by its address on the bridge (eth0); null otherwise. */
   router: LabHost | null;
+  /** The IPv6 VIP of a dual-stack lab (2001:2::100); absent otherwise. */
+  vip6?: string;
 }
+
+/** The IPv6 subnet of a dual-stack lab. */
+export const SUBNET6 = "2001:2::/64";
+/** The IPv6 VIP of a dual-stack lab. */
+export const VIP6 = "2001:2::100";
 
 const DEFAULT_PREFIX = "dsr-lab";
 const SUBNET = "198.18.0.0/24";
@@ -106,8 +121,13 @@ export async function labUp(options: LabOptions = {}): Promise<Lab> {
       await exec(["ip", "netns", "add", ns]);
     }
     // IPv6 off before any veth exists: no DAD, router solicitations or MLD
-    // chatter on a wire the tests capture.
-    await settled([lab.bridgeNs, ...hosts.map((h) => h.ns)].map(quietNamespace));
+    // chatter on a wire the tests capture. A dual-stack lab keeps it on its
+    // hosts, quiet but for MLD.
+    await settled(
+      [lab.bridgeNs, ...hosts.map((h) => h.ns)].map((ns) =>
+        quietNamespace(ns, lab.vip6 !== undefined && ns !== lab.bridgeNs)
+      ),
+    );
     const br = lab.bridgeNs;
     await exec(["ip", "-n", br, "link", "add", "br0", "mtu", "1500", "type", "bridge"]);
     // Without STP and forward delay a new port forwards at once, not after 30 s.
@@ -169,7 +189,9 @@ export async function labDescribe(prefix: string = DEFAULT_PREFIX): Promise<Lab 
     const [link] = await ipJson(ns, ["addr", "show", "dev", "eth0"]);
     const inet = link.addr_info.find((a) => a.family === "inet");
     if (!inet) throw new Error(`Lab "${prefix}": ${ns} has no IPv4 address on eth0`);
-    return { name, ns, iface: "eth0", ip: inet.local, mac: link.address };
+    const inet6 = link.addr_info.find((a) => a.family === "inet6" && !a.local.startsWith("fe80"));
+    const ip6 = inet6 ? { ip6: inet6.local } : {};
+    return { name, ns, iface: "eth0", ip: inet.local, mac: link.address, ...ip6 };
   };
   const ha: LabHa | null = names.includes("router") ? "bgp" : names.includes("lb2") ? "vrrp" : null;
   const lbs = ha ? ["lb", "lb2"] : ["lb"];
@@ -181,8 +203,10 @@ export async function labDescribe(prefix: string = DEFAULT_PREFIX): Promise<Lab 
   const [lo] = await ipJson(servers[0].ns, ["addr", "show", "dev", "lo"]);
   const vip = lo.addr_info.find((a) => a.family === "inet" && !a.local.startsWith("127."));
   if (!vip) throw new Error(`Lab "${prefix}": ${servers[0].ns} has no VIP on lo`);
+  const vip6 = lo.addr_info.find((a) => a.family === "inet6" && a.local !== "::1");
   return {
     ...skeleton(prefix, vip.local),
+    ...vip6 ? { vip6: vip6.local } : {},
     client,
     balancer: balancers[0],
     balancers,
@@ -204,6 +228,12 @@ function plan(options: LabOptions): Lab {
   if (ha !== null && ha !== "vrrp" && ha !== "bgp") {
     throw new RangeError(`Cannot build lab: ha must be "vrrp" or "bgp", got "${ha}"`);
   }
+  if (options.ipv6 && ha === "bgp") {
+    throw new RangeError("Cannot build lab: the bgp lab is IPv4 only (its router speaks IPv4)");
+  }
+  // The host's last IPv4 octet, read as IPv6 text: 198.18.0.11 is 2001:2::11.
+  const dual = (h: LabHost): LabHost =>
+    options.ipv6 ? { ...h, ip6: `2001:2::${h.ip.split(".")[3]}` } : h;
   const hostOctets = [2, 10, ...Array.from({ length: count }, (_, i) => 11 + i)];
   if (ha) hostOctets.push(9);
   if (ha === "bgp") hostOctets.push(1);
@@ -214,13 +244,19 @@ function plan(options: LabOptions): Lab {
       `Cannot build lab: VIP ${vip} must lie in 198.18.0.0/15 and not be a lab host address`,
     );
   }
-  const servers = Array.from({ length: count }, (_, i) => labHost(prefix, `rs${i + 1}`, 11 + i));
-  const balancers = [labHost(prefix, "lb", 10), ...(ha ? [labHost(prefix, "lb2", 9)] : [])];
+  const servers = Array.from(
+    { length: count },
+    (_, i) => dual(labHost(prefix, `rs${i + 1}`, 11 + i)),
+  );
+  const balancers = [labHost(prefix, "lb", 10), ...(ha ? [labHost(prefix, "lb2", 9)] : [])].map(
+    dual,
+  );
   const client = ha === "bgp"
     ? { ...labHost(prefix, "client", 2), ip: BGP_CLIENT_IP, mac: "02:00:c6:12:01:02" }
-    : labHost(prefix, "client", 2);
+    : dual(labHost(prefix, "client", 2));
   return {
     ...skeleton(prefix, vip),
+    ...options.ipv6 ? { vip6: VIP6 } : {},
     client,
     balancer: balancers[0],
     balancers,
@@ -248,14 +284,28 @@ function checkPrefix(prefix: string): void {
   }
 }
 
-async function quietNamespace(ns: string): Promise<void> {
+async function quietNamespace(ns: string, ipv6: boolean): Promise<void> {
   await exec(["ip", "-n", ns, "link", "set", "lo", "up"]);
+  if (!ipv6) {
+    await nsExec(ns, [
+      "sysctl",
+      "-w",
+      "net.ipv6.conf.all.disable_ipv6=1",
+      "net.ipv6.conf.default.disable_ipv6=1",
+    ]);
+    return;
+  }
+  // On, for the interfaces made next, without duplicate address detection,
+  // router solicitations or router advertisements taken; forwarding off.
   await nsExec(ns, [
     "sysctl",
     "-w",
-    "net.ipv6.conf.all.disable_ipv6=1",
-    "net.ipv6.conf.default.disable_ipv6=1",
-  ]);
+    "net.ipv6.conf.default.accept_dad=0",
+    "net.ipv6.conf.default.dad_transmits=0",
+    "net.ipv6.conf.default.router_solicitations=0",
+    "net.ipv6.conf.default.accept_ra=0",
+    "net.ipv6.conf.all.forwarding=0",
+  ], { check: true });
 }
 
 /** Joins one host to the bridge and gives it its role. */
@@ -275,6 +325,7 @@ async function plugHost(lab: Lab, h: LabHost): Promise<void> {
   const offloads = balancer ? ["gro", "off", "lro", "off"] : [];
   await nsExec(h.ns, ["ethtool", "-K", "eth0", ...FINISHED_FRAMES, ...offloads], { check: true });
   await exec(["ip", "-n", h.ns, "addr", "add", `${h.ip}/24`, "dev", "eth0"]);
+  if (h.ip6) await exec(["ip", "-n", h.ns, "addr", "add", `${h.ip6}/64`, "dev", "eth0", "nodad"]);
   await exec(["ip", "-n", h.ns, "link", "set", "eth0", "up"]);
   if (balancer) {
     await nsExec(h.ns, ["sysctl", "-w", "net.ipv4.ip_forward=0"], { check: true });
@@ -300,6 +351,8 @@ async function plugHost(lab: Lab, h: LabHost): Promise<void> {
     }
   } else {
     await exec(["ip", "-n", h.ns, "addr", "add", `${lab.vip}/32`, "dev", "lo"]);
+    // An IPv6 VIP needs no sysctl: Linux answers no NS for an address on lo (SPEC §12).
+    if (lab.vip6) await exec(["ip", "-n", h.ns, "addr", "add", `${lab.vip6}/128`, "dev", "lo"]);
     // Behind a router, the client is reached through it (the replies skip the balancers).
     if (lab.router) {
       await exec(["ip", "-n", h.ns, "route", "add", CLIENT_NET, "via", lab.router.ip]);

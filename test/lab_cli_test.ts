@@ -33,9 +33,21 @@ Deno.test("dsr lab up serves the VIP through the balancer; dsr status sees it; d
       answers.add(r.stdout.trim());
     }
     assert.deepEqual([...answers].sort(), ["rs1 198.18.0.2", "rs2 198.18.0.2"]);
+    // The lab is dual stack: the IPv6 VIP is served the same way.
+    const answers6 = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const r = await nsExec(lab.client.ns, ["curl", "-s", "-m", "3", `http://[${lab.vip6}]/`], {
+        check: true,
+      });
+      answers6.add(r.stdout.trim());
+    }
+    assert.deepEqual([...answers6].sort(), ["rs1 2001:2::2", "rs2 2001:2::2"]);
     const s = await status(paths);
     assert.equal(s.vips[0].connections, 20);
     assert.deepEqual(s.vips[0].rips.map((r) => r.state), ["up", "up"]);
+    const v6 = s.vips.find((v) => v.vip === lab.vip6);
+    assert.equal(v6?.connections, 20);
+    assert.deepEqual(v6?.rips.map((r) => r.ip), ["2001:2::11", "2001:2::12"]);
 
     const down = await dsr(paths, ["lab", "down"], { env });
     assert.equal(down.code, 0, down.stderr);

@@ -39,7 +39,8 @@ async function waitForDaemon(paths: Paths, lab: Lab, ms: number): Promise<Status
     if (client) {
       try {
         const status = await client.request<Status>("GET", "/v1/status");
-        const rips = status.vips.find((v) => v.vip === lab.vip)?.rips ?? [];
+        const rips = status.vips.filter((v) => v.vip === lab.vip || v.vip === lab.vip6)
+          .flatMap((v) => v.rips);
         if (rips.length > 0 && rips.every((r) => r.state === "up" && r.mac)) return status;
         last = rips.map((r) => `${r.ip} ${r.state}`).join(", ");
       } finally {
@@ -95,15 +96,22 @@ export async function bringUp(
   if (await labDescribe(PREFIX)) {
     throw new RuntimeError(`the lab is already up (remove it with: dsr lab down)`);
   }
-  const lab = await labUp({ prefix: PREFIX, servers, ha });
+  // Dual stack unless BGP: the lab's router speaks IPv4 only.
+  const lab = await labUp({ prefix: PREFIX, servers, ha, ipv6: ha !== "bgp" });
   try {
-    const ref = { vip: lab.vip, port: PORT, proto: "tcp" as const };
     await changeWhole(paths, (c) => {
-      let next = c.vips.some((v) => v.vip === ref.vip && v.port === PORT && v.proto === "tcp")
-        ? delVip(c, ref)
-        : c;
-      next = addVip(next, ref);
-      for (const s of lab.servers) next = addRip(next, ref, { ip: s.ip });
+      let next = c;
+      for (const vip of [lab.vip, lab.vip6]) {
+        if (vip === undefined) continue;
+        const ref = { vip, port: PORT, proto: "tcp" as const };
+        if (next.vips.some((v) => v.vip === vip && v.port === PORT && v.proto === "tcp")) {
+          next = delVip(next, ref);
+        }
+        next = addVip(next, ref);
+        for (const s of lab.servers) {
+          next = addRip(next, ref, { ip: vip === lab.vip ? s.ip : s.ip6! });
+        }
+      }
       return next;
     });
     const logDir = dirname(paths.socket);
@@ -162,6 +170,12 @@ export async function labUpCommand(
       `balancer${lab.ha ? "s" : ""} ${balancers}, ` +
       `real servers ${lab.servers.map((s) => s.ip).join(" ")}, VIP ${lab.vip}:${PORT}`,
   );
+  if (lab.vip6) {
+    console.log(
+      `dual stack: client ${lab.client.ip6}, balancer ${lab.balancer.ip6}, ` +
+        `real servers ${lab.servers.map((s) => s.ip6).join(" ")}, VIP [${lab.vip6}]:${PORT}`,
+    );
+  }
   if (lab.ha === "vrrp") {
     console.log(
       `keepalived decides which balancer forwards; logs in ${dirname(paths.socket)}/lab-*.log`,
@@ -173,6 +187,7 @@ export async function labUpCommand(
     );
   }
   console.log(`try: ip netns exec ${lab.client.ns} curl -s http://${lab.vip}/   then: dsr status`);
+  if (lab.vip6) console.log(`     ip netns exec ${lab.client.ns} curl -s 'http://[${lab.vip6}]/'`);
   if (lab.ha) {
     console.log(`the second balancer: dsr --socket ${nodePaths(paths, 1).socket} status`);
   }
@@ -191,12 +206,16 @@ export async function labDownCommand(paths: Paths): Promise<void> {
   }
   // The second balancer's state file exists only for the lab.
   if (lab?.ha) await Deno.remove(nodePaths(paths, 1).state).catch(() => {});
-  const vip = lab?.vip ?? "198.18.0.100";
+  const vips = lab ? [lab.vip, ...lab.vip6 ? [lab.vip6] : []] : ["198.18.0.100", "2001:2::100"];
   await changeWhole(paths, (c) => {
-    const ref = { vip, port: PORT, proto: "tcp" as const };
-    return c.vips.some((v) => v.vip === vip && v.port === PORT && v.proto === "tcp")
-      ? delVip(c, ref)
-      : c;
+    let next = c;
+    for (const vip of vips) {
+      const ref = { vip, port: PORT, proto: "tcp" as const };
+      if (next.vips.some((v) => v.vip === vip && v.port === PORT && v.proto === "tcp")) {
+        next = delVip(next, ref);
+      }
+    }
+    return next;
   });
   console.log("lab down");
 }
