@@ -4,7 +4,9 @@
  * rewrite, counters), by the fast path and by the general path alone, and a
  * SYN of a new flow each time, as in a SYN flood (adds a Maglev pick and a
  * flow insert; evicts once the table is full). The same for IPv6 (a VIP
- * 2001:2::100 beside the IPv4 one, in the same program and table).
+ * 2001:2::100 beside the IPv4 one, in the same program and table). And a
+ * datagram of a UDP service with one-packet scheduling (`--ops`), scheduled
+ * every time and never kept as a flow.
  * `deno bench -A bench/forwarder_bench.ts`
  * @module
  */
@@ -43,6 +45,14 @@ function forwarder(maxFlows: number, fastPath = true): Forwarder {
         rips: RIPS.map((r) => ({ ...r, id: r.id + 3 })),
       },
       { id: 2, vip: VIP6, port: 80, rips: RIPS6 },
+      {
+        id: 3,
+        vip: VIP,
+        port: 53,
+        proto: PROTO_UDP,
+        ops: true,
+        rips: RIPS.map((r) => ({ ...r, id: r.id + 9 })),
+      },
     ],
   });
   for (const rip of [...RIPS, ...RIPS6]) resolve(shared, program, rip);
@@ -130,3 +140,20 @@ Deno.bench(
     sink ^= flood6.process(toBalancer(fresh6), fresh6.length, tx, NOW + n6);
   },
 );
+
+// One-packet scheduling: the fast path's lookup misses (no flow is ever
+// kept), then the general path schedules the datagram with mh.
+const datagram = eth({ src: "02:00:c6:12:00:02", dst: "02:00:00:00:00:0a" })
+  .ipv4({ src: "198.19.7.9", dst: VIP }).udp({ sport: 40000, dport: 53 }).build();
+if (known.process(datagram.slice(), datagram.length, tx, NOW) !== VERDICT_FORWARD) {
+  throw new Error("the benchmark's datagram is not forwarded: check its program");
+}
+const flowsBefore = known.flows.size;
+Deno.bench("process a datagram of an --ops UDP service (scheduled each time)", {
+  group: "process",
+}, () => {
+  sink ^= known.process(toBalancer(datagram), datagram.length, tx, NOW);
+});
+addEventListener("unload", () => {
+  if (known.flows.size !== flowsBefore) throw new Error("an --ops datagram left a flow");
+});

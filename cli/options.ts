@@ -19,6 +19,7 @@ export interface SharedOpts {
   persist?: string;
   fallback?: string;
   need?: string;
+  ops?: boolean;
   check?: string;
   checkPort?: string;
   checkPath?: string;
@@ -38,7 +39,7 @@ export interface SharedOpts {
 // deno-lint-ignore no-explicit-any
 type AnyCommand = Command<any, any, any>;
 
-/** --proto, --scheduler, --persist, --fallback. */
+/** --proto, --scheduler, --persist, --fallback, --need, --ops. */
 export function addVipOptions<C extends AnyCommand>(cmd: C): C {
   cmd.option("--proto <proto>", "tcp or udp (default tcp)")
     .addOption(
@@ -54,7 +55,12 @@ export function addVipOptions<C extends AnyCommand>(cmd: C): C {
     .option(
       "--need <n>",
       "usable real servers the VIP needs to be announced with --announce (default 1; 0: always)",
-    );
+    )
+    .option(
+      "--ops",
+      "UDP: one-packet scheduling, as ipvsadm -o (each datagram on its own, no flow)",
+    )
+    .option("--no-ops", "UDP: datagrams of one client port follow one flow (the default)");
   return cmd;
 }
 
@@ -186,6 +192,7 @@ export function vipFieldsOf(opts: SharedOpts) {
     persist?: number;
     fallback?: string | null;
     need?: number;
+    ops?: boolean;
   } = {};
   if (opts.scheduler !== undefined) {
     fields.scheduler = opts.scheduler as (typeof SCHEDULER_NAMES)[number];
@@ -197,5 +204,6 @@ export function vipFieldsOf(opts: SharedOpts) {
     fields.fallback = opts.fallback === "none" ? null : parseIp(opts.fallback, "--fallback");
   }
   if (opts.need !== undefined) fields.need = parseInteger(opts.need, "--need", 0, 65535);
+  if (opts.ops !== undefined) fields.ops = opts.ops;
   return fields;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { defaultCheck } from "../control/config.ts";
-import { checkOf } from "./options.ts";
+import { Command } from "@commander-js/extra-typings";
+import { addVipOptions, checkOf, type SharedOpts, vipFieldsOf } from "./options.ts";
 
 Deno.test("check options of each type land in their fields; the command is split into argv", () => {
   assert.deepEqual(
@@ -38,4 +39,19 @@ Deno.test("bad check values are refused naming the option", () => {
     /invalid --check-query "a\.\.b"/,
   );
   assert.throws(() => checkOf({ checkHost: "" }, null, "tcp"), /invalid --check-host ""/);
+});
+
+Deno.test("--ops and --no-ops set one-packet scheduling; without either it is left as it is", () => {
+  const fields = (argv: string[]) =>
+    vipFieldsOf(
+      addVipOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }))
+        .parse(argv, { from: "user" }).opts() as SharedOpts,
+    );
+  assert.deepEqual(fields(["--ops", "--scheduler", "rr"]), { ops: true, scheduler: "rr" });
+  assert.deepEqual(fields(["--no-ops"]), { ops: false });
+  assert.deepEqual(fields(["--scheduler", "twos"]), { scheduler: "twos" });
+  assert.throws(
+    () => fields(["--scheduler", "fifo"]),
+    /Allowed choices are rr, wrr, lc, wlc, sh, mh, dh, lblc, lblcr, sed, nq, fo, ovf, twos/,
+  );
 });

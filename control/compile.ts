@@ -303,6 +303,7 @@ export class Compiler {
         sched: newSchedState(schedulerCode(vip.scheduler), backends, this.#ringSize, ringOf),
         persistMs: vip.persist * 1000,
         fallback,
+        ops: vip.ops,
       });
     }
 

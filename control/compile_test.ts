@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseIpv4, parseMac } from "../dataplane/addr.ts";
 import { PROTO_TCP, PROTO_UDP } from "../dataplane/packet.ts";
-import { buildRing, SCHED_MH, SCHED_RR, type SchedState } from "../dataplane/scheduler.ts";
+import {
+  buildRing,
+  SCHED_MH,
+  SCHED_RR,
+  type SchedState,
+  SCHEDULER_NAMES,
+  schedulerCode,
+} from "../dataplane/scheduler.ts";
 import { MAX_BACKENDS, MAX_NEIGHBORS, MAX_SERVICES, type Program } from "../dataplane/tables.ts";
 import { type Compiled, Compiler, type RipConditions } from "./compile.ts";
 import { type Config, parseConfig } from "./config.ts";
@@ -105,6 +112,24 @@ Deno.test("a service is compiled with its address, port, protocol, scheduler and
     assert.equal(p.backendNeighbor[rip.id], rip.neighbor, key);
     assert.equal(p.neighborIps[rip.neighbor], parseIpv4(key.split("|")[1]), key);
   }
+});
+
+Deno.test("every IPVS scheduler name compiles to its scheduler, and --ops to a UDP service's one-packet scheduling", () => {
+  const c = new Compiler(IFACE, { ringSize: 1009 }).compile(
+    config(
+      ...SCHEDULER_NAMES.map((scheduler, i) => web(ABC, { port: 1000 + i, scheduler })),
+      { vip: "198.18.0.100", port: 53, proto: "udp", scheduler: "rr", ops: true, rips: ABC },
+    ),
+    ALL_GOOD,
+  );
+  SCHEDULER_NAMES.forEach((name, i) => {
+    const s = service(c.program, c.services.get(`198.18.0.100:${1000 + i}/tcp`)!);
+    assert.equal(s.sched.kind, schedulerCode(name));
+    assert.equal(s.sched.ring.length > 0, ["sh", "mh", "dh"].includes(name), name);
+    assert.equal(s.sched.locality.length > 0, ["lblc", "lblcr"].includes(name), name);
+    assert.equal(s.ops, false, name);
+  });
+  assert.equal(service(c.program, c.services.get("198.18.0.100:53/udp")!).ops, true);
 });
 
 Deno.test("one real server address in two services has two backend ids and one neighbour slot", () => {

@@ -98,6 +98,8 @@ export const NewVipSchema = z.strictObject({
   fallback: hostIp.nullable().default(null),
   need: need.default(1),
   check: CheckSchema.nullable().default(null),
+  /** One-packet scheduling (`ipvsadm -o`), UDP only: every datagram scheduled alone, no flow kept. */
+  ops: z.boolean().default(false),
 });
 
 export const VipSchema = NewVipSchema.extend({ rips: z.array(RipSchema).default([]) });
@@ -109,6 +111,7 @@ export const VipPatchSchema = z.strictObject({
   fallback: hostIp.nullable().optional(),
   need: need.optional(),
   check: CheckSchema.nullable().optional(),
+  ops: z.boolean().optional(),
 });
 
 /** The fields `PATCH …/rips/{ip}` may change; absent ones stay. */
@@ -218,6 +221,13 @@ function checkConsistency(config: Config): void {
       rips.add(rip.ip);
     });
     if (vip.port === 0) checkPortZero(vip, i);
+    if (vip.ops && vip.proto !== "udp") {
+      throw new ConfigError(
+        `vips[${i}].ops`,
+        `one-packet scheduling (--ops) is for UDP: ${key} is TCP, whose packets must follow ` +
+          "their connection; drop --ops, or make the service --proto udp",
+      );
+    }
   });
 }
 

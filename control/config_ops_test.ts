@@ -118,6 +118,7 @@ Deno.test("addVip appends a service with defaults and no real servers", () => {
         fallback: null,
         need: 1,
         check: null,
+        ops: false,
         rips: [],
       })
     ),

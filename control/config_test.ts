@@ -36,6 +36,7 @@ Deno.test("parseConfig fills VIP, real server and check defaults", () => {
     persist: 0,
     fallback: null,
     need: 1,
+    ops: false,
     check: {
       type: "http",
       port: null,
@@ -63,6 +64,7 @@ Deno.test("parseConfig keeps a valid document as it is", () => {
       fallback: "198.18.0.50",
       need: 2,
       check: null,
+      ops: true,
       rips: [{ ip: "198.18.0.11", weight: 0, drain: true, check: null }],
     }],
   };
@@ -259,7 +261,26 @@ const bad: BadCase[] = [
     field: "vips[0].rips[0].check.port",
     says: "the http check of 198.18.0.11 needs a port",
   },
+  {
+    name: "one-packet scheduling on a TCP VIP",
+    doc: { version: 1, vips: [vip({ ops: true })] },
+    field: "vips[0].ops",
+    says: "one-packet scheduling (--ops) is for UDP: 198.18.0.100:80/tcp is TCP",
+  },
+  {
+    name: "an ops that is not a boolean",
+    doc: { version: 1, vips: [vip({ proto: "udp", ops: "yes" })] },
+    field: "vips[0].ops",
+  },
 ];
+
+Deno.test("ops (one-packet scheduling) defaults to false, is kept on a UDP VIP and shows in a diff", () => {
+  const off = parseConfig({ version: 1, vips: [vip({ proto: "udp" })] });
+  assert.equal(off.vips[0].ops, false);
+  const on = parseConfig({ version: 1, vips: [vip({ proto: "udp", ops: true })] });
+  assert.equal(on.vips[0].ops, true);
+  assert.deepEqual(diffConfig(off, on), ["set vip 198.18.0.100:80/udp ops=true"]);
+});
 
 Deno.test("a port-0 VIP is valid with a check port, or with no check", () => {
   for (const check of [{ type: "tcp", port: 22 }, { type: "none" }]) {

@@ -152,13 +152,17 @@ function addService(line: Line, vips: Map<string, Vip>, warnings: string[]): voi
   if (line.opts.has("-b")) {
     fail(line, `scheduler flags -b ${line.opts.get("-b")} are not supported`);
   }
-  if (line.opts.has("-o")) fail(line, "one-packet scheduling (-o) is not supported by this dsr");
+  // IPVS schedules a TCP service's packets by connection whatever -o says.
+  const ops = line.opts.has("-o") && ref.proto === "udp";
+  if (line.opts.has("-o") && !ops) {
+    warnings.push(`line ${line.n}: -o ignored: IPVS applies it to UDP only`);
+  }
   const p = line.opts.get("-p");
   // `-p` alone is ipvsadm's default persistence of 300 s.
   const persist = p === undefined ? 0 : p === true ? 300 : Number(p);
   if (!Number.isInteger(persist) || persist < 0) fail(line, `-p ${p} is not a number of seconds`);
   for (const [opt] of line.opts) {
-    if (!["-t", "-u", "-s", "-p"].includes(opt)) {
+    if (!["-t", "-u", "-s", "-p", "-o"].includes(opt)) {
       warnings.push(`line ${line.n}: ${opt} ignored`);
     }
   }
@@ -178,6 +182,7 @@ function addService(line: Line, vips: Map<string, Vip>, warnings: string[]): voi
     fallback: null,
     need: 1,
     check,
+    ops,
     rips: [],
   });
 }

@@ -92,3 +92,15 @@ Deno.test("rules files for ipvsadm -R: long options, comments, -p alone (300 s),
   assert.equal(config.vips[0].persist, 300);
   assert.equal(config.vips[0].rips[0].weight, 2);
 });
+
+Deno.test("-o on a UDP service is one-packet scheduling (ops); on a TCP one it is ignored with a warning, as IPVS ignores it", () => {
+  const { config, warnings } = importIpvsadm(
+    "-A -u 198.18.0.101:53 -s rr -o\n-A -t 198.18.0.101:80 -s rr -o\n-A -u 198.18.0.101:123 -s rr\n",
+  );
+  assert.deepEqual(config.vips.map((v) => `${v.port} ${v.ops}`), [
+    "53 true",
+    "80 false",
+    "123 false",
+  ]);
+  assert.deepEqual(warnings, ["line 2: -o ignored: IPVS applies it to UDP only"]);
+});

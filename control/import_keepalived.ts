@@ -62,6 +62,7 @@ class ServerReader extends Reader {
     let persist = 0;
     let methodSeen = false;
     let fallback: string | null = null;
+    let ops: Statement | null = null;
     const rips: Rip[] = [];
     const checks: (Check | null)[] = [];
     for (const s of block) {
@@ -113,7 +114,8 @@ class ServerReader extends Reader {
         case "persistence_engine":
           throw new ImportError(s.line, `persistence_engine ${s.args[0]} is not supported`);
         case "ops":
-          throw new ImportError(s.line, "ops (one-packet scheduling) is not supported by this dsr");
+          ops = s;
+          break;
         case "delay_loop":
         case "connect_timeout":
         case "retry":
@@ -130,6 +132,8 @@ class ServerReader extends Reader {
         "no lb_kind (lvs_method): keepalived's default is NAT, and dsr forwards DR only; add lb_kind DR",
       );
     }
+    // IPVS schedules a TCP service's packets by connection whatever ops says.
+    if (ops && proto !== "udp") this.warn(ops, "ops ignored: IPVS applies it to UDP only");
     return {
       vip,
       port,
@@ -138,6 +142,7 @@ class ServerReader extends Reader {
       persist,
       fallback,
       need: 1,
+      ops: ops !== null && proto === "udp",
       ...hoist(rips, checks),
     };
   }

@@ -172,3 +172,18 @@ Deno.test("what dsr cannot do is refused naming the line", () => {
   ];
   for (const [text, error] of cases) assert.throws(() => importKeepalived(text), error, text);
 });
+
+Deno.test("ops on a UDP virtual server is one-packet scheduling; on a TCP one it is ignored with a warning", () => {
+  const block = (proto: string, port: number) => `
+virtual_server 198.18.0.101 ${port} {
+  lb_algo rr
+  lb_kind DR
+  protocol ${proto}
+  ops
+  real_server 198.18.0.21 ${port} {
+  }
+}`;
+  const { config, warnings } = importKeepalived(block("UDP", 53) + block("TCP", 80));
+  assert.deepEqual(config.vips.map((v) => [v.port, v.ops]), [[53, true], [80, false]]);
+  assert.deepEqual(warnings, ["line 14: ops ignored: IPVS applies it to UDP only"]);
+});

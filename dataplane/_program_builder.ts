@@ -31,6 +31,8 @@ export interface TestService {
   rips: TestRip[];
   persistMs?: number;
   fallback?: TestRip;
+  /** One-packet scheduling; default false. */
+  ops?: boolean;
 }
 
 /** Everything else in a program; addresses as text. */
@@ -89,6 +91,7 @@ export function buildProgram(o: TestProgram): Program {
       sched: newSchedState(s.sched ?? SCHED_MH, backends, 65537),
       persistMs: s.persistMs ?? 0,
       fallback: s.fallback?.id ?? -1,
+      ops: s.ops ?? false,
     };
   });
   return {

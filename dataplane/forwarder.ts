@@ -226,13 +226,15 @@ export class Forwarder {
       this.shared.services.fill(0, id * S_STRIDE, (id + 1) * S_STRIDE);
     }
     this.flows.timeouts = program.timeouts;
-    // What lblc and lblcr learnt outlives the program, as IPVS's tables do
-    // (a flushed id reused by this program is another service).
+    // What lblc and lblcr learnt outlives the program, as IPVS's tables do,
+    // and a service turned to one-packet scheduling keeps no flow (a flushed
+    // id reused by this program is another service).
     const flushed = new Set(program.flushServices);
     for (const service of program.services) {
       const before = this.#index.byId(service.id);
       if (before !== null && !flushed.has(service.id)) {
         inheritSchedState(before.sched, service.sched);
+        if (service.ops && !before.ops) this.flows.removeService(service.id);
       }
     }
     this.#index.build(program.services);
@@ -720,6 +722,7 @@ export class Forwarder {
 
   /** The backend of this packet's flow, scheduling a new flow when needed; -1 if none is usable. */
   #flowBackend(service: ServiceProgram, now: number): number {
+    if (service.ops) return this.#onePacket(service, now);
     const v = this.view;
     const flows = this.flows;
     const ports = ((v.srcPort << 16) | v.dstPort) >>> 0;
@@ -742,6 +745,20 @@ export class Forwarder {
     else this.shared.inactive[backend]++;
     this.shared.backends[backend * B_STRIDE + B_CONNECTIONS]++;
     this.shared.services[service.id * S_STRIDE + S_CONNECTIONS]++;
+    return backend;
+  }
+
+  /**
+   * One-packet scheduling (`ipvsadm -o`): the datagram is scheduled on its
+   * own and leaves no flow. It counts as a connection, as IPVS counts each
+   * one-packet connection, and is never active or inactive.
+   */
+  #onePacket(service: ServiceProgram, now: number): number {
+    const backend = this.#schedule(service, now);
+    if (backend >= 0) {
+      this.shared.backends[backend * B_STRIDE + B_CONNECTIONS]++;
+      this.shared.services[service.id * S_STRIDE + S_CONNECTIONS]++;
+    }
     return backend;
   }
 

@@ -953,6 +953,62 @@ Deno.test("lblc keeps a VIP's real server across a new program, unless the servi
   }
 });
 
+/** A UDP service on VIP:53 over A and B with rr, one-packet scheduling as given. */
+const dns = (ops: boolean, persistMs = 0): TestProgram => ({
+  services: [{
+    id: 0,
+    vip: VIP,
+    port: 53,
+    proto: PROTO_UDP,
+    sched: SCHED_RR,
+    ops,
+    persistMs,
+    rips: [RIP_A, RIP_B],
+  }],
+});
+/** Datagrams from one client socket (port 5353) to VIP:53: the real server of each. */
+const datagrams = (h: Harness, n: number) =>
+  Array.from({ length: n }, () => ripOf(run(h, udp(53).build()).out).id);
+
+for (const fastPath of [true, false]) {
+  Deno.test(`--ops schedules every datagram of one client socket on its own and keeps no flow (fast path ${fastPath})`, () => {
+    const h = setup(dns(true), [RIP_A, RIP_B], fastPath);
+    assert.deepEqual(datagrams(h, 6), [0, 1, 0, 1, 0, 1]);
+    assert.equal(h.fwd.flows.size, 0);
+    for (const rip of [RIP_A, RIP_B]) {
+      assert.equal(h.shared.active[rip.id] + h.shared.inactive[rip.id], 0);
+      // Each datagram is a connection, as IPVS counts one-packet connections.
+      assert.equal(h.shared.backends[rip.id * B_STRIDE + B_CONNECTIONS], 3);
+      assert.equal(h.shared.backends[rip.id * B_STRIDE + B_PACKETS], 3);
+    }
+    assert.equal(h.shared.services[S_CONNECTIONS], 6);
+  });
+}
+
+Deno.test("without --ops the datagrams of one client socket follow one flow", () => {
+  const h = setup(dns(false), [RIP_A, RIP_B]);
+  assert.deepEqual(datagrams(h, 4), [0, 0, 0, 0]);
+  assert.equal(h.fwd.flows.size, 1);
+  assert.equal(h.shared.inactive[RIP_A.id], 1);
+});
+
+Deno.test("turning --ops on drops the service's flows; the next datagrams are scheduled one by one", () => {
+  const h = setup(dns(false), [RIP_A, RIP_B]);
+  assert.deepEqual(datagrams(h, 2), [0, 0]);
+  h.fwd.load(buildProgram({ ...dns(true), generation: 2 }));
+  assert.equal(h.fwd.flows.size, 0);
+  assert.equal(h.shared.inactive[RIP_A.id], 0, "the flow's count went with it");
+  assert.deepEqual(datagrams(h, 3), [0, 1, 0]);
+  assert.equal(h.fwd.flows.size, 0);
+});
+
+Deno.test("--ops with persistence keeps a client on one real server, still without flows", () => {
+  const h = setup(dns(true, 60_000), [RIP_A, RIP_B]);
+  const ids = datagrams(h, 4);
+  assert.deepEqual(ids, new Array(4).fill(ids[0]));
+  assert.equal(h.fwd.flows.size, 0);
+});
+
 Deno.test({
   name: "persistence never sends a client to a real server of another service after id reuse",
 

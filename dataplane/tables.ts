@@ -121,6 +121,11 @@ export interface ServiceProgram {
   persistMs: number;
   /** Backend id of the sorry server, or -1. */
   fallback: number;
+  /**
+   * One-packet scheduling (`ipvsadm -o`, UDP only): every datagram is
+   * scheduled on its own and leaves no flow entry. Absent: false.
+   */
+  ops?: boolean;
 }
 
 /** Everything the forwarding worker needs, replaced whole on every change. */

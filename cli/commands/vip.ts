@@ -62,7 +62,7 @@ export async function vipList(paths: Paths, opts: { json?: boolean }): Promise<v
     ["SERVICE", "SCHEDULER", "PERSIST", "FALLBACK", "REAL SERVERS"],
     config.vips.map((v) => [
       serviceKey(v),
-      v.scheduler,
+      v.ops ? `${v.scheduler} (ops)` : v.scheduler,
       v.persist,
       v.fallback ?? "-",
       v.rips.map((r) => `${r.ip}${r.weight !== 1 ? `*${r.weight}` : ""}${r.drain ? "(drain)" : ""}`)
