@@ -168,7 +168,9 @@ export class Metrics {
   observeCheck(service: string, rip: string, type: string, ms: number): void {
     const [addr, proto] = service.split("/");
     const at = addr.lastIndexOf(":");
-    const labels = { vip: addr.slice(0, at), port: addr.slice(at + 1), proto, rip, type };
+    // An IPv6 VIP's key is bracketed ([2001:2::100]:80): the label is the plain address.
+    const vip = addr.slice(0, at).replace(/^\[(.*)\]$/, "$1");
+    const labels = { vip, port: addr.slice(at + 1), proto, rip, type };
     this.#observed.set(Object.values(labels).join("|"), labels);
     this.#latency.observe(labels, ms / 1000);
   }

@@ -6,6 +6,7 @@
 
 import { Text } from "ink";
 import type { RipStatus } from "../control/status.ts";
+import { hostPort } from "../dataplane/ip.ts";
 import { fit, formatBits, formatLatency, si } from "./format.ts";
 import { type Column, type ColumnId, formatCells } from "./layout.ts";
 import type { BodyLine } from "./rows.ts";
@@ -61,7 +62,7 @@ export function Line({ line, columns, width, selected, weight }: LineProps) {
   }
   if (line.kind === "vip") {
     const v = line.vip;
-    const name = `${v.vip}:${v.port}/${v.proto} ${v.scheduler}`;
+    const name = `${hostPort(v.vip, v.port)}/${v.proto} ${v.scheduler}`;
     const r = line.rate;
     const stats = `  ${si(r?.pps ?? null)} pps  ${formatBits(r?.bps ?? null)}  ${
       si(r?.cps ?? null)

@@ -66,10 +66,12 @@ export function rowWidth(columns: readonly Column[]): number {
 
 /**
  * The columns that fit `width` characters, in display order.
- * @param options.ipWidth the longest address shown (default 15); the column is at least as wide as its title
+ * @param options.ipWidth the longest address shown (default 15); the column is at least as wide
+ *   as its title, and as wide as an IPv6 address needs (up to 39) while the state still fits
  */
 export function fitColumns(width: number, options: { ipWidth?: number } = {}): Column[] {
-  const ipWidth = Math.min(15, Math.max(11, options.ipWidth ?? 15));
+  const room = width - MARK_WIDTH - 1 - 10; // what the state column leaves
+  const ipWidth = Math.max(11, Math.min(39, options.ipWidth ?? 15, room));
   const specs = SPECS.map((s) => s.id === "ip" ? { ...s, width: ipWidth } : s);
   const chosen = new Set<Spec>();
   for (const spec of [...specs].sort((a, b) => a.priority - b.priority)) {

@@ -32,6 +32,20 @@ Deno.test("narrow terminals lose the least useful columns first and never overfl
   }
 });
 
+Deno.test("an IPv6 real server gets its whole address at 80 columns, the least useful columns giving way", () => {
+  for (const ip of ["2001:2::11", "2001:db8:85a3::8a2e:370:7334", "fd00:1:2:3:4:5:6:7"]) {
+    const columns = fitColumns(80, { ipWidth: ip.length });
+    assert.equal(columns[0].width, Math.max(11, ip.length), ip);
+    assert.ok(rowWidth(columns) <= 80, ip);
+    for (const id of ["state", "weight", "pps", "bps"]) {
+      assert.ok(ids(columns).includes(id as never), `${ip}: ${id}`);
+    }
+  }
+  for (let width = 30; width <= 120; width++) {
+    assert.ok(rowWidth(fitColumns(width, { ipWidth: 39 })) <= width, `width ${width}`);
+  }
+});
+
 Deno.test("wide terminals gain total connections, check type and MAC; the error takes the rest", () => {
   const wide = fitColumns(140, { ipWidth: 15 });
   for (const id of ["mac", "connections", "check"]) assert.ok(ids(wide).includes(id as never), id);

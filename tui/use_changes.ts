@@ -8,6 +8,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import type { RipStatus, VipStatus } from "../control/status.ts";
+import { hostPort } from "../dataplane/ip.ts";
 import { ripKey } from "./rates.ts";
 import type { RipPatch, StatusSource } from "./source.ts";
 
@@ -76,7 +77,10 @@ export function useChanges(source: StatusSource, refresh: () => void, received: 
     const ref = { vip: vip.vip, port: vip.port, proto: vip.proto, ip: rip.ip };
     source.patchRip(ref, patch).then(() => {
       answered();
-      setNote({ text: `${rip.ip} on ${vip.vip}:${vip.port}/${vip.proto}: ${done}`, alert: false });
+      setNote({
+        text: `${rip.ip} on ${hostPort(vip.vip, vip.port)}/${vip.proto}: ${done}`,
+        alert: false,
+      });
       refresh();
     }, (error: Error) => {
       pending.current.delete(key);
