@@ -67,6 +67,8 @@ export interface FlowTableOptions {
    * grain. Default 0: every touch moves.
    */
   lruGrainMs?: number;
+  /** Seed of the index's key hash; default random, so nobody outside can choose colliding keys. */
+  seed?: number;
 }
 
 const MAX_TIMEOUT = 0x7fffffff; // wrap-safe comparison of 32-bit ms holds up to 2^31 - 1
@@ -113,6 +115,7 @@ export class FlowTable {
   #evicted = 0;
   #cursor = 0;
   #grain: number;
+  readonly #seed: number;
   #onRemove: (backend: number, state: number) => void;
   /** IPv6 client addresses, four words per row; null until the first `insert6`. */
   #addr6: Int32Array | null = null;
@@ -128,6 +131,7 @@ export class FlowTable {
     this.maxFlows = maxFlows;
     this.timeouts = this.#timeouts;
     this.#onRemove = options.onRemove ?? noop;
+    this.#seed = options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
     this.#grain = Math.max(0, Math.min(MAX_TIMEOUT, options.lruGrainMs ?? 0));
     let cells = 16;
     while (cells * 3 < maxFlows * 4) cells *= 2;
@@ -193,7 +197,7 @@ export class FlowTable {
     const a = srcIp | 0;
     const b = ports | 0;
     const c = service | 0;
-    for (let i = hashKey(srcIp, ports, service) & mask;; i = (i + 1) & mask) {
+    for (let i = hashKey(srcIp, ports, service, this.#seed) & mask;; i = (i + 1) & mask) {
       const at = i << 2;
       const row1 = cells[at];
       if (row1 === 0) return -1;
@@ -211,12 +215,12 @@ export class FlowTable {
     const words = this.#addr6;
     if (words === null) return -1;
     const a0 = addr[at], a1 = addr[at + 1], a2 = addr[at + 2], a3 = addr[at + 3];
-    const f = foldAddr6(addr, at);
+    const f = foldAddr6(addr, at, this.#seed);
     const cells = this.#cells;
     const mask = this.#mask;
     const b = ports | 0;
     const c = service | 0;
-    for (let i = hashKey(f, ports, service) & mask;; i = (i + 1) & mask) {
+    for (let i = hashKey(f, ports, service, this.#seed) & mask;; i = (i + 1) & mask) {
       const cell = i << 2;
       const row1 = cells[cell];
       if (row1 === 0) return -1;
@@ -243,7 +247,7 @@ export class FlowTable {
     now: number,
   ): number {
     const words = this.#addr6 ??= new Int32Array(this.maxFlows * 4);
-    const row = this.insert(foldAddr6(addr, at), ports, service, backend, state, now);
+    const row = this.insert(foldAddr6(addr, at, this.#seed), ports, service, backend, state, now);
     const w = row << 2;
     words[w] = addr[at];
     words[w + 1] = addr[at + 1];
@@ -273,7 +277,7 @@ export class FlowTable {
     if (this.#size * 2 >= this.#mask && this.#mask + 1 < this.#maxCells) this.#grow();
     const r = row << 2;
     const rows = this.#rows;
-    rows[r + R_CELL] = place(this.#cells, this.#mask, row, srcIp, ports, service);
+    rows[r + R_CELL] = place(this.#cells, this.#mask, row, srcIp, ports, service, this.#seed);
     rows[r + R_BACKEND_STATE] = (backend << 3) | state;
     rows[r + R_EXPIRES] = now + this.#timeoutOf[state];
     rows[r + R_MOVED] = now;
@@ -339,7 +343,9 @@ export class FlowTable {
       const at = j << 2;
       const row1 = cells[at];
       if (row1 === 0) break;
-      const home = hashKey(cells[at + C_SRC], cells[at + C_PORTS], cells[at + C_SERVICE]) & mask;
+      const home =
+        hashKey(cells[at + C_SRC], cells[at + C_PORTS], cells[at + C_SERVICE], this.#seed) &
+        mask;
       if (((j - home) & mask) >= ((j - hole) & mask)) {
         cells.copyWithin(hole << 2, at, at + 4);
         rows[((row1 - 1) << 2) + R_CELL] = hole;
@@ -439,6 +445,7 @@ export class FlowTable {
         old[from + C_SRC],
         old[from + C_PORTS],
         old[from + C_SERVICE],
+        this.#seed,
       );
     }
     this.#cells = cells;
@@ -472,8 +479,9 @@ function place(
   srcIp: number,
   ports: number,
   service: number,
+  seed: number,
 ): number {
-  let i = hashKey(srcIp, ports, service) & mask;
+  let i = hashKey(srcIp, ports, service, seed) & mask;
   while (cells[i << 2] !== 0) i = (i + 1) & mask;
   const at = i << 2;
   cells[at] = row + 1;

@@ -38,9 +38,13 @@ export class FragmentTable {
     this.#mask = capacity - 1;
   }
 
+  /** Random per table: nobody outside can choose fragments that share a slot. */
+  readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0] | 0;
+
   #index(src: number, dst: number, idProto: number): number {
-    return mix32((src ^ Math.imul(dst, 0x9e3779b1) ^ Math.imul(idProto, 0x85ebca6b)) >>> 0) &
-      this.#mask;
+    return mix32(
+      (src ^ Math.imul(dst ^ this.#seed, 0x9e3779b1) ^ Math.imul(idProto, 0x85ebca6b)) >>> 0,
+    ) & this.#mask;
   }
 
   /** Records the backend chosen for a datagram's first fragment. */
@@ -108,9 +112,12 @@ export class FragmentTable6 {
     this.#mask = capacity - 1;
   }
 
+  /** Random per table: nobody outside can choose fragments that share a slot. */
+  readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0] | 0;
+
   #index(src: Int32Array, dst: Int32Array, id: number): number {
     return mix32(
-      (foldAddr6(src, 0) ^ Math.imul(foldAddr6(dst, 0), 0x9e3779b1) ^
+      (foldAddr6(src, 0, this.#seed) ^ Math.imul(foldAddr6(dst, 0, this.#seed), 0x9e3779b1) ^
         Math.imul(id, 0x85ebca6b)) >>> 0,
     ) & this.#mask;
   }

@@ -11,12 +11,10 @@ const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 const FLOW_SEED = 0x9747b28c;
 const ADDR_SEED = 0x5bd1e995;
-const KEY_SEED = 0x2f6b3c1d;
-// Odd multipliers of hashKey (golden ratio, MurmurHash3 fmix, lowbias32).
+// Odd multipliers of hashKey (golden ratio, MurmurHash3 fmix).
 const K1 = 0x9e3779b1;
 const K2 = 0x85ebca77;
 const K3 = 0xc2b2ae3d;
-const K4 = 0x7feb352d;
 
 /** One MurmurHash3 body round: mixes the 32-bit word `k` into the state `h`. */
 function round(h: number, k: number): number {
@@ -67,19 +65,23 @@ export function hashAddr(ip: number): number {
 
 /**
  * Hash of a flow-table key: three 32-bit words (client address, both ports,
- * service id); unsigned 32-bit. Not MurmurHash3: a product per word and one
- * multiply-xorshift round spread keys over a linear-probing index as evenly
- * (the same probe lengths in `hash_test.ts`), in a third of the instructions.
- * Fewer instructions let the CPU start more lookups before the first one's
- * memory read returns: random lookups at 1M flows in a loop took 95 against
- * 122 ns (less of a gain when memory is slower: 144 against 148). Nothing
- * depends on its values across restarts.
+ * service id) and the table's secret `seed`; unsigned 32-bit. Each word is
+ * multiplied in after a xorshift has folded the bits above into the bits
+ * below: a product alone only carries a changed bit upwards, so keys that
+ * differ in the top bits of two words cancelled out and whole floods of
+ * chosen client addresses and ports shared one probe run (16256 of 16384
+ * such keys in `hash_test.ts`); MurmurHash3's finaliser spreads the last
+ * word over every bit. Five dependent products cost a few cycles
+ * against a lookup's cache miss; the seed, random per table, keeps anyone
+ * outside from choosing colliding keys. Nothing depends on its values
+ * across restarts.
  */
-export function hashKey(a: number, b: number, c: number): number {
-  let h = Math.imul(a, K1) ^ Math.imul(b ^ KEY_SEED, K2) ^ Math.imul(c, K3);
-  h ^= h >>> 16;
-  h = Math.imul(h, K4);
-  return (h ^ (h >>> 15)) >>> 0;
+export function hashKey(a: number, b: number, c: number, seed: number): number {
+  let h = Math.imul(a ^ seed, K1);
+  h ^= h >>> 15;
+  h = Math.imul(h ^ b, K2);
+  h ^= h >>> 13;
+  return mix32(Math.imul(h ^ c, K3));
 }
 
 /** The words of an IPv6 flow's 5-tuple, as {@link PacketView} holds them. */
@@ -117,12 +119,13 @@ export function hashAddr6(words: Int32Array, at: number): number {
 /**
  * Folds the IPv6 address in `words[at, at + 4)` into the 32-bit word the
  * flow table keys an IPv6 flow by (its `hashKey` does the final mixing; the
- * table checks the whole address). MurmurHash3 rounds rather than a product
- * per word: a fold solvable for one word would let a sender pick any number
- * of addresses with one fold value, and pile them into one probe run.
+ * table checks the whole address). MurmurHash3 rounds from the table's
+ * secret `seed`: each round can be solved for its word, so with a known
+ * starting value a sender could pick any number of addresses with one fold
+ * value and pile them into one probe run.
  */
-export function foldAddr6(words: Int32Array, at: number): number {
-  let h = round(KEY_SEED, words[at]);
+export function foldAddr6(words: Int32Array, at: number, seed: number): number {
+  let h = round(seed, words[at]);
   h = round(round(round(h, words[at + 1]), words[at + 2]), words[at + 3]);
   return h | 0;
 }
