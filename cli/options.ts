@@ -6,7 +6,13 @@
 
 import { type Command, Option } from "@commander-js/extra-typings";
 import { badCommand, splitCommand } from "../control/command_line.ts";
-import { type Check, CHECK_FIELDS, CHECK_TYPES, defaultCheck } from "../control/config.ts";
+import {
+  type Check,
+  CHECK_FIELDS,
+  CHECK_TYPES,
+  defaultCheck,
+  MAX_SECONDS,
+} from "../control/config.ts";
 import { badDnsName } from "../control/dns_message.ts";
 import { UsageError } from "../control/errors.ts";
 import { parseInteger, parseIp, parseProto, parseSeconds } from "../control/parse.ts";
@@ -198,7 +204,7 @@ export function vipFieldsOf(opts: SharedOpts) {
     fields.scheduler = opts.scheduler as (typeof SCHEDULER_NAMES)[number];
   }
   if (opts.persist !== undefined) {
-    fields.persist = parseInteger(opts.persist, "--persist", 0, 31_536_000);
+    fields.persist = parseInteger(opts.persist, "--persist", 0, MAX_SECONDS);
   }
   if (opts.fallback !== undefined) {
     fields.fallback = opts.fallback === "none" ? null : parseIp(opts.fallback, "--fallback");

@@ -43,7 +43,13 @@ const hostIp = z.string()
   .refine((text) => notUnicastIp(text) === null, { message: "not a unicast host address" })
   .transform(canonicalIp);
 const port = z.number().int().min(0).max(65535);
-const seconds = z.number().positive().max(31_536_000);
+/**
+ * The longest time a setting may name: flow and persistence timeouts are
+ * kept in 32-bit milliseconds, and so are timers (a longer one fires at once).
+ */
+export const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const TOO_LONG = `at most ${MAX_SECONDS} s (24.8 days): times are kept in 32-bit milliseconds`;
+const seconds = z.number().positive().max(MAX_SECONDS, { message: TOO_LONG });
 
 /** A DNS name for SNI, Host headers and DNS queries. */
 const dnsName = z.string().min(1).max(254).refine((name) => badDnsName(name) === null, {
@@ -76,7 +82,7 @@ export const CheckSchema = z.strictObject({
 });
 
 const weight = z.number().int().min(0).max(65535);
-const persist = z.number().int().min(0).max(31_536_000);
+const persist = z.number().int().min(0).max(MAX_SECONDS, { message: TOO_LONG });
 const scheduler = z.enum(SCHEDULER_NAMES);
 /** Usable real servers a VIP needs to be announced (SPEC §11); 0 announces it always. */
 const need = z.number().int().min(0).max(65535);

@@ -282,6 +282,26 @@ Deno.test("ops (one-packet scheduling) defaults to false, is kept on a UDP VIP a
   assert.deepEqual(diffConfig(off, on), ["set vip 198.18.0.100:80/udp ops=true"]);
 });
 
+Deno.test("timeouts and persistence beyond 32-bit milliseconds are refused naming the field, not clamped", () => {
+  const cases: [unknown, string][] = [
+    [{ version: 1, timeouts: { tcp: 2_147_484 } }, "timeouts.tcp"],
+    [{ version: 1, vips: [vip({ persist: 31_536_000 })] }, "vips[0].persist"],
+    [
+      { version: 1, vips: [vip({ check: { type: "tcp", interval: 3_000_000 } })] },
+      "vips[0].check.interval",
+    ],
+  ];
+  for (const [doc, field] of cases) {
+    assert.throws(() => parseConfig(doc), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.field, field);
+      assert.match(e.message, /at most 2147483 s \(24\.8 days\)/);
+      return true;
+    });
+  }
+  assert.equal(parseConfig({ version: 1, timeouts: { tcp: 2_147_483 } }).timeouts.tcp, 2_147_483);
+});
+
 Deno.test("a port-0 VIP is valid with a check port, or with no check", () => {
   for (const check of [{ type: "tcp", port: 22 }, { type: "none" }]) {
     const doc = parseConfig({

@@ -7,7 +7,7 @@
 
 import { isIpv4 } from "../dataplane/addr.ts";
 import { canonicalIp, ipFamily, notUnicastIp } from "../dataplane/ip.ts";
-import type { Proto } from "./config.ts";
+import { MAX_SECONDS, type Proto } from "./config.ts";
 import { UsageError } from "./errors.ts";
 
 /**
@@ -101,8 +101,13 @@ export function parseInteger(text: string, what: string, min: number, max: numbe
 /** A positive number of seconds (fractions allowed). */
 export function parseSeconds(text: string, what: string): number {
   const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > 31_536_000) {
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0) {
     throw new UsageError(`invalid ${what} "${text}": expected seconds, a number above 0`);
+  }
+  if (n > MAX_SECONDS) {
+    throw new UsageError(
+      `invalid ${what} "${text}": at most ${MAX_SECONDS} s (24.8 days): times are kept in 32-bit milliseconds`,
+    );
   }
   return n;
 }

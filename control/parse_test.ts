@@ -165,13 +165,22 @@ Deno.test("parseInteger rejects fractions, signs, exponents and out-of-range val
   }
 });
 
-Deno.test("parseSeconds takes positive seconds, fractions allowed, up to a year", () => {
-  const good: [string, number][] = [["1", 1], ["0.5", 0.5], ["900", 900], ["31536000", 31536000]];
+Deno.test("parseSeconds takes positive seconds, fractions allowed, up to 2147483 (24.8 days)", () => {
+  const good: [string, number][] = [["1", 1], ["0.5", 0.5], ["900", 900], ["2147483", 2147483]];
   for (const [text, expected] of good) assert.equal(parseSeconds(text, "--tcp"), expected, text);
 });
 
+Deno.test("parseSeconds refuses what 32-bit milliseconds cannot hold instead of clamping it", () => {
+  for (const text of ["2147484", "31536000"]) {
+    assertUsage(
+      () => parseSeconds(text, "--tcp"),
+      `invalid --tcp "${text}": at most 2147483 s (24.8 days): times are kept in 32-bit milliseconds`,
+    );
+  }
+});
+
 Deno.test("parseSeconds rejects zero, negatives, units and non-numbers", () => {
-  const bad = ["0", "0.0", "-1", "31536001", ".5", "5s", "1e3", "Infinity", "NaN", "", "1,5"];
+  const bad = ["0", "0.0", "-1", ".5", "5s", "1e3", "Infinity", "NaN", "", "1,5"];
   for (const text of bad) {
     assertUsage(
       () => parseSeconds(text, "--tcp"),
