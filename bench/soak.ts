@@ -128,17 +128,31 @@ const verdict = await withLab({ servers: 3 }, async (lab) => {
     processes.push(http);
 
     const samples: SoakSample[] = [];
-    const churnVip = "198.18.0.150:8080";
-    const churn = [
-      ["vip", "add", churnVip, "--check", "none"],
-      ["rip", "add", churnVip, rs1.ip],
-      ["rip", "add", churnVip, rs2.ip],
-      ["rip", "del", churnVip, rs1.ip],
-      ["vip", "del", churnVip],
+    // Churn and samples go straight to the socket: a CLI process per call
+    // would cost more than a second on a loaded machine and stretch the run.
+    const api = Deno.createHttpClient({ proxy: { transport: "unix", path: paths.socket } });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`http://dsr${path}`, {
+        method,
+        client: api,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      });
+      const text = await r.text();
+      if (!r.ok) throw new Error(`${method} ${path} answered ${r.status}: ${text}`);
+      return text === "" ? null : JSON.parse(text);
+    };
+    const churnService = "/v1/vips/198.18.0.150:8080/tcp";
+    const churn: (() => Promise<unknown>)[] = [
+      () => call("POST", "/v1/vips", { vip: "198.18.0.150", port: 8080, check: { type: "none" } }),
+      () => call("POST", `${churnService}/rips`, { ip: rs1.ip }),
+      () => call("POST", `${churnService}/rips`, { ip: rs2.ip }),
+      () => call("DELETE", `${churnService}/rips/${rs1.ip}`),
+      () => call("DELETE", churnService),
     ];
     const started = performance.now();
     for (let t = 0; t < duration; t++) {
-      await dsrOk(paths, churn[t % churn.length]);
+      await churn[t % churn.length]();
       if (t % 10 === 9) {
         if (flapper) {
           await flapper.kill();
@@ -148,11 +162,12 @@ const verdict = await withLab({ servers: 3 }, async (lab) => {
         }
       }
       const { rssMiB, fds } = await procStatus(pid);
-      samples.push({ t, rssMiB, fds, flows: (await status(paths)).flows });
+      samples.push({ t, rssMiB, fds, flows: (await call("GET", "/v1/status")).flows });
       const next = started + (t + 1) * 1000;
       await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
     }
     if (flapper) await flapper.kill();
+    api.close();
     const sent = await udp;
     await http.child.status;
     // Flows drain: UDP and finished TCP flows expire within 5 s of their last packet.
