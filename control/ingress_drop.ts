@@ -6,7 +6,9 @@
  * per second (bench/README.md), and a second copy of every packet should
  * `net.ipv4.ip_forward` be on. A classic BPF program in a tc ingress filter
  * (direct action) drops IPv4 frames whose destination is a VIP and lets every
- * other frame through.
+ * other frame through; a second one, at the next priority, does the same for
+ * IPv6 frames to the IPv6 VIPs (Neighbor Solicitations go to a multicast
+ * address, never to a VIP, so they pass).
  *
  * The filter sits at its own priority on the interface's clsact (or an
  * existing ingress) qdisc; `remove` takes away exactly what was added. A
@@ -17,12 +19,15 @@
  */
 
 import { parseIpv4 } from "../dataplane/addr.ts";
+import { ipv6Words, parseIpv6 } from "../dataplane/addr6.ts";
 import { runTool, type ToolRun } from "./tool.ts";
 
 /** tc priority of the daemon's filter: one number, so replacing and removing it touch nothing else. */
 export const INGRESS_DROP_PREF = 213;
 /** A cBPF conditional jump reaches at most 255 instructions ahead. */
 export const MAX_DROPPED_VIPS = 250;
+/** IPv6 VIPs in one drop filter: eight instructions each, within the same jump limit. */
+export const MAX_DROPPED_VIPS6 = 31;
 
 const TC_ACT_UNSPEC = 0xffffffff; // -1: "no verdict", the next filter decides
 const TC_ACT_SHOT = 2;
@@ -46,6 +51,32 @@ export function dropProgram(vips: readonly number[]): string {
   return [String(code.length), ...code.map((c) => c.join(" "))].join(",");
 }
 
+/**
+ * {@link dropProgram} for IPv6: "drop" for an IPv6 packet to one of `vips`
+ * (four words each, `addr6.ts`), whose destination is at byte 14 + 24.
+ * @throws {RangeError} with more than {@link MAX_DROPPED_VIPS6} VIPs
+ */
+export function dropProgram6(vips: readonly Int32Array[]): string {
+  if (vips.length > MAX_DROPPED_VIPS6) {
+    throw new RangeError(`at most ${MAX_DROPPED_VIPS6} IPv6 VIPs fit one drop filter`);
+  }
+  const n = vips.length;
+  const drop = n * 8 + 1;
+  const code: [number, number, number, number][] = [];
+  vips.forEach((vip, i) => {
+    const next = (i + 1) * 8;
+    for (let w = 0; w < 4; w++) {
+      code.push([0x20, 0, 0, 38 + w * 4]); // ld [38 + 4w]
+      const at = code.length; // the jeq's own index
+      // jeq #word: a differing word goes on to the next VIP; the last matching one drops
+      if (w < 3) code.push([0x15, 0, next - at - 1, vip[w] >>> 0]);
+      else code.push([0x15, drop - at - 1, 0, vip[w] >>> 0]);
+    }
+  });
+  code.push([0x06, 0, 0, TC_ACT_UNSPEC], [0x06, 0, 0, TC_ACT_SHOT]);
+  return [String(code.length), ...code.map((c) => c.join(" "))].join(",");
+}
+
 /** Where an {@link IngressDrop} goes besides its interface. */
 export interface IngressDropOptions {
   /** Network namespace of the interface (tc -n); default the daemon's own. */
@@ -57,13 +88,18 @@ export interface IngressDropOptions {
 /** The tc ingress drop of one interface. */
 export class IngressDrop {
   #installed: string | null = null; // the program in place, "" for none, null before the first sync
+  #installed6: string | null = null; // the same for the IPv6 filter
   #madeQdisc = false;
   readonly #netns: string[];
   readonly #pref: string;
 
+  readonly #pref6: string;
+
   constructor(readonly iface: string, options: IngressDropOptions = {}) {
     this.#netns = options.netns === undefined ? [] : ["-n", options.netns];
     this.#pref = String(options.pref ?? INGRESS_DROP_PREF);
+    // A priority holds filters of one protocol: IPv6 takes the next one.
+    this.#pref6 = String((options.pref ?? INGRESS_DROP_PREF) + 1);
   }
 
   /**
@@ -71,9 +107,48 @@ export class IngressDrop {
    * warning when tc refused, in which case the kernel keeps seeing them.
    */
   async sync(vips: readonly string[]): Promise<string | null> {
-    // IPv4 only: frames to an IPv6 VIP still reach the kernel, which drops
-    // them unless net.ipv6.conf.all.forwarding=1 (the daemon warns of that).
-    const unique = [...new Set(vips.filter((v) => !v.includes(":")))].sort();
+    const warning6 = await this.#sync6([...new Set(vips.filter((v) => v.includes(":")))].sort());
+    const warning = await this.#sync4([...new Set(vips.filter((v) => !v.includes(":")))].sort());
+    return warning ?? warning6;
+  }
+
+  async #sync6(unique: string[]): Promise<string | null> {
+    const words = unique.slice(0, MAX_DROPPED_VIPS6).map((v) => ipv6Words(parseIpv6(v)));
+    const program = words.length === 0 ? "" : dropProgram6(words);
+    if (program === this.#installed6) return null;
+    if (program === "") {
+      await this.#tc([
+        "filter",
+        "del",
+        "dev",
+        this.iface,
+        "ingress",
+        "protocol",
+        "ipv6",
+        "pref",
+        this.#pref6,
+      ]);
+      this.#installed6 = "";
+      return null;
+    }
+    const qdisc = await this.#ensureQdisc();
+    if (qdisc) return qdisc;
+    const set = await this.#tc([
+      ...["filter", "replace", "dev", this.iface, "ingress", "protocol", "ipv6"],
+      ...["pref", this.#pref6, "handle", "1", "bpf", "da", "bytecode", program],
+    ]);
+    if (!set.ok) {
+      this.#installed6 = "";
+      return `cannot drop frames to the IPv6 VIPs at ${this.iface}'s ingress (tc: ${set.out}); ` +
+        "the kernel will drop each one, which costs CPU";
+    }
+    this.#installed6 = program;
+    return unique.length > MAX_DROPPED_VIPS6
+      ? `only ${MAX_DROPPED_VIPS6} IPv6 VIPs fit the ingress drop; the kernel drops frames to the rest`
+      : null;
+  }
+
+  async #sync4(unique: string[]): Promise<string | null> {
     const addrs = unique.slice(0, MAX_DROPPED_VIPS).map(parseIpv4);
     const program = addrs.length === 0 ? "" : dropProgram(addrs);
     if (program === this.#installed) return null;
@@ -98,9 +173,23 @@ export class IngressDrop {
       : null;
   }
 
-  /** Removes the filter, and the qdisc when this object added it and nothing else uses it. */
+  /** Removes the filters, and the qdisc when this object added it and nothing else uses it. */
   async remove(): Promise<void> {
     await this.#deleteFilter();
+    if (this.#installed6) {
+      await this.#tc([
+        "filter",
+        "del",
+        "dev",
+        this.iface,
+        "ingress",
+        "protocol",
+        "ipv6",
+        "pref",
+        this.#pref6,
+      ]);
+      this.#installed6 = "";
+    }
     if (!this.#madeQdisc) return;
     const left = await this.#tc(["filter", "show", "dev", this.iface, "ingress"]);
     const leftEgress = await this.#tc(["filter", "show", "dev", this.iface, "egress"]);
@@ -162,7 +251,8 @@ export class IngressDrop {
         return false; // older tc without JSON: keep the qdisc
       }
     }
-    return filters.length > 0 && filters.every((f) => String(f.pref) === this.#pref);
+    return filters.length > 0 &&
+      filters.every((f) => String(f.pref) === this.#pref || String(f.pref) === this.#pref6);
   }
 
   #tc(args: string[]): Promise<ToolRun> {

@@ -130,6 +130,32 @@ Deno.test("IPv6 end to end: forwarding, NDP, echo, fragments, path MTU and check
       );
 
       await t.step(
+        "the balancer's kernel never handles an IPv6 VIP frame: tc drops it after the capture",
+        async () => {
+          const filters = await nsExec(lab.balancer.ns, [
+            "tc",
+            "filter",
+            "show",
+            "dev",
+            "eth0",
+            "ingress",
+          ], { check: true });
+          assert.match(filters.stdout, /protocol ipv6 pref 214 bpf/);
+          const addrErrors = async () => {
+            const snmp =
+              (await nsExec(lab.balancer.ns, ["cat", "/proc/net/snmp6"], { check: true })).stdout;
+            return Number(/Ip6InAddrErrors\s+(\d+)/.exec(snmp)![1]);
+          };
+          const before = await addrErrors();
+          const run = await nsExec(lab.client.ns, [DENO, "run", "-A", BURST, url6, "50"], {
+            check: true,
+          });
+          assert.equal(JSON.parse(run.stdout).ok, 50);
+          assert.equal(await addrErrors(), before, "the kernel saw frames to the VIP");
+        },
+      );
+
+      await t.step(
         "a Neighbor Solicitation for the VIP is answered by the balancer alone",
         async () => {
           await nsExec(lab.client.ns, ["ip", "-6", "neigh", "flush", "dev", "eth0"], {
