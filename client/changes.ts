@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Config } from "../control/config.ts";
+import { type Config, withHashSeed } from "../control/config.ts";
 import { hostPort } from "../dataplane/ip.ts";
 import { diffConfig } from "../control/config_diff.ts";
 import { RuntimeError } from "../control/errors.ts";
@@ -47,8 +47,10 @@ export async function makeChange(paths: Paths, change: Change): Promise<unknown>
   }
   return await withStateLock(paths.state, async () => {
     const before = await loadState(paths.state);
-    const next = change.offline(before);
-    const changes = diffConfig(before, next);
+    // The seed is made on first use and kept by every later edit (SPEC §2).
+    const next = withHashSeed(change.offline(before), before.hashSeed);
+    // A seed made now is not a change the operator asked for: it is saved with theirs.
+    const changes = diffConfig({ ...before, hashSeed: before.hashSeed ?? next.hashSeed }, next);
     // The daemon would refuse it at start: refuse it now, with the state file as it was.
     if (changes.length > 0) checkCapacity(next);
     if (changes.length > 0) await saveState(paths.state, next);

@@ -21,13 +21,14 @@ import {
   MAX_BACKENDS,
   MAX_NEIGHBORS,
   MAX_SERVICES,
+  type LegProgram,
   type Program,
   type ServiceProgram,
 } from "../dataplane/tables.ts";
 import { type Config, serviceKey } from "./config.ts";
 import { announcements, NeighborAddresses, ownAddresses, vipFields } from "./compile_addresses.ts";
 import { CapacityError } from "./errors.ts";
-import type { IfaceInfo } from "./netinfo.ts";
+import { type IfaceInfo, legOf } from "./netinfo.ts";
 
 /** Why a real server takes no new flows, or "up". */
 export type RipState = "up" | "down" | "drain" | "unresolved";
@@ -143,6 +144,11 @@ export interface CompilerOptions {
   ringSize?: number;
 }
 
+/** One interface as the data plane's leg. */
+function legProgram(iface: IfaceInfo): LegProgram {
+  return { mac: parseMac(iface.mac), ...ownAddresses(iface), mtu: iface.mtu };
+}
+
 /** What a config asks of each capacity. */
 function demand(config: Config): { services: number; backends: number; addresses: number } {
   const addresses = new Set<string>();
@@ -157,6 +163,17 @@ function demand(config: Config): { services: number; backends: number; addresses
   }
   const services = new Set(config.vips.map(serviceKey)).size;
   return { services, backends, addresses: addresses.size };
+}
+
+/**
+ * The data plane's 32-bit scheduling seed from the configuration's 128-bit
+ * `hashSeed` (its four words xored); 0, the built-in seed, without one.
+ */
+export function foldHashSeed(hex: string | undefined): number {
+  if (hex === undefined) return 0;
+  let seed = 0;
+  for (let i = 0; i < 32; i += 8) seed ^= parseInt(hex.slice(i, i + 8), 16);
+  return seed | 0;
 }
 
 /**
@@ -201,7 +218,12 @@ export class Compiler {
   #buildRing: RingSource;
   #ringSize: number;
 
-  constructor(readonly iface: IfaceInfo, options: CompilerOptions = {}) {
+  /** The balancer's interfaces: one, or each leg of a balancer with several. */
+  readonly legs: readonly IfaceInfo[];
+
+  /** @param iface the interface, or every leg in `--iface` order */
+  constructor(iface: IfaceInfo | readonly IfaceInfo[], options: CompilerOptions = {}) {
+    this.legs = "name" in iface ? [iface] : [...iface];
     this.#buildRing = options.buildRing ?? buildRing;
     this.#ringSize = options.ringSize ?? DEFAULT_RING_SIZE;
   }
@@ -253,6 +275,8 @@ export class Compiler {
     const serviceMap = new Map<string, number>();
     const backendNeighbor = new Int32Array(MAX_BACKENDS).fill(-1);
     const neighborIps = new NeighborAddresses();
+    // With several legs, each real server is reached by the leg whose subnet holds it.
+    const neighborLeg = this.legs.length > 1 ? new Uint8Array(MAX_NEIGHBORS) : null;
     // A health flap changes one service's weights: only that table is built;
     // every other is the adopted compile's, shared memory and all.
     const rings = new Map<string, Uint16Array>();
@@ -279,6 +303,7 @@ export class Compiler {
       rips.set(ripKey, compiled);
       backendNeighbor[id] = neighbor;
       neighborIps.set(neighbor, ip);
+      if (neighborLeg !== null) neighborLeg[neighbor] = Math.max(0, legOf(this.legs, ip));
       return compiled;
     };
 
@@ -324,9 +349,11 @@ export class Compiler {
     const compiled: Compiled = {
       program: {
         generation,
-        mac: parseMac(this.iface.mac),
-        ...ownAddresses(this.iface),
-        mtu: this.iface.mtu,
+        hashSeed: foldHashSeed(config.hashSeed),
+        mac: parseMac(this.legs[0].mac),
+        ...ownAddresses(this.legs[0]),
+        mtu: this.legs[0].mtu,
+        ...neighborLeg !== null ? { legs: this.legs.map(legProgram), neighborLeg } : {},
         services,
         backendNeighbor,
         neighborIps: neighborIps.ips,

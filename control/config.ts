@@ -140,8 +140,18 @@ export const TimeoutsPatchSchema = z.strictObject({
   udp: seconds.optional(),
 });
 
+/**
+ * The scheduling hashes' seed (SPEC §2): 32 hexadecimal digits, made at
+ * random at first start (or first offline edit) and kept in the state file;
+ * a document without one keeps the seed in force.
+ */
+const hashSeed = z.string().regex(/^[0-9a-fA-F]{32}$/, {
+  message: "expected 32 hexadecimal digits",
+}).transform((text) => text.toLowerCase());
+
 export const ConfigSchema = z.strictObject({
   version: z.literal(1),
+  hashSeed: hashSeed.optional(),
   timeouts: TimeoutsSchema.default({ tcp: 900, tcpfin: 120, udp: 300 }),
   vips: z.array(VipSchema).default([]),
 });
@@ -160,6 +170,21 @@ export class ConfigError extends UsageError {
     super(field ? `${field}: ${reason}` : reason, "invalid", field);
     this.name = "ConfigError";
   }
+}
+
+/** A new random hash seed: 32 hexadecimal digits. */
+export function newHashSeed(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/**
+ * `config` with a hash seed: its own, else `current`'s (a document without
+ * one keeps the seed in force), else a new one.
+ */
+export function withHashSeed(config: Config, current?: string): Config {
+  if (config.hashSeed !== undefined) return config;
+  return { ...config, hashSeed: current ?? newHashSeed() };
 }
 
 /** An empty configuration with the default timeouts. */

@@ -20,6 +20,10 @@ function fields<T extends object>(a: T, b: T, skip: readonly string[] = []): str
 /** One line per change from `before` to `after`; empty when they are the same. */
 export function diffConfig(before: Config, after: Config): string[] {
   const changes: string[] = [];
+  // The seed is a secret: say that it changed, not what it is.
+  if (after.hashSeed !== undefined && after.hashSeed !== before.hashSeed) {
+    changes.push(before.hashSeed === undefined ? "set hash seed" : "change hash seed");
+  }
   const timeouts = fields(before.timeouts, after.timeouts);
   if (timeouts.length > 0) changes.push(`set timeouts ${timeouts.join(" ")}`);
   const old = new Map<string, Vip>(before.vips.map((v) => [serviceKey(v), v]));

@@ -80,6 +80,12 @@ interface BadCase {
 }
 
 const bad: BadCase[] = [
+  {
+    name: "a hash seed that is not 32 hexadecimal digits",
+    doc: { version: 1, hashSeed: "0123456789abcdef0123456789abcdeg" },
+    field: "hashSeed",
+    says: "expected 32 hexadecimal digits",
+  },
   { name: "version 2", doc: { version: 2 }, field: "version" },
   { name: "no version", doc: {}, field: "version" },
   { name: "version as text", doc: { version: "1" }, field: "version" },
@@ -497,4 +503,10 @@ Deno.test("a check takes only its type's own fields, needs those its type cannot
     /check\.port: .* covers every port, so its udp check needs a port/,
   );
   assert.doesNotThrow(() => parseConfig(doc({ type: "ping" }, 0)), "ping needs no port");
+});
+
+Deno.test("a hash seed is kept in lower case; a document without one has none until the daemon or an edit makes it", () => {
+  const doc = parseConfig({ version: 1, hashSeed: "0123456789ABCDEF0123456789ABCDEF" });
+  assert.equal(doc.hashSeed, "0123456789abcdef0123456789abcdef");
+  assert.equal(parseConfig({ version: 1 }).hashSeed, undefined);
 });

@@ -10,7 +10,7 @@
  */
 
 import { type Compiled, Compiler, type RipConditions } from "./compile.ts";
-import { type Config, normalize, serviceKey } from "./config.ts";
+import { type Config, normalize, serviceKey, withHashSeed } from "./config.ts";
 import { diffConfig } from "./config_diff.ts";
 import { UsageError } from "./errors.ts";
 import type { LocalAddress } from "./host.ts";
@@ -47,9 +47,19 @@ export class Core {
   #compiled: Compiled | null = null;
   readonly #compiler: Compiler;
 
-  constructor(readonly iface: IfaceInfo, config: Config) {
+  /** The balancer's interfaces: one, or each leg of a balancer with several. */
+  readonly legs: readonly IfaceInfo[];
+
+  /** @param iface the interface, or every leg in `--iface` order */
+  constructor(iface: IfaceInfo | readonly IfaceInfo[], config: Config) {
+    this.legs = "name" in iface ? [iface] : [...iface];
     this.#config = normalize(config);
-    this.#compiler = new Compiler(iface);
+    this.#compiler = new Compiler(this.legs);
+  }
+
+  /** The first (or only) interface. */
+  get iface(): IfaceInfo {
+    return this.legs[0];
   }
 
   /** The configuration in force. */
@@ -74,9 +84,10 @@ export class Core {
    * @throws {CapacityError} when it exceeds a limit of the data plane (exit 1)
    */
   plan(candidate: Config, conditions: RipConditions, options: PlanOptions): Plan {
-    const next = normalize(candidate);
+    // A document without a hash seed keeps the one in force (SPEC §2).
+    const next = normalize(withHashSeed(candidate, this.#config.hashSeed));
     const refused =
-      (options.refuseOffSubnet ? newOffSubnet(this.iface, this.#config, next) : null) ??
+      (options.refuseOffSubnet ? newOffSubnet(this.legs, this.#config, next) : null) ??
         localVip(next, options.local);
     if (refused) {
       throw new UsageError(
@@ -117,18 +128,22 @@ export class Core {
   offSubnetWarnings(config: Config = this.#config): string[] {
     return config.vips.flatMap((vip) =>
       [...vip.rips.map((r) => r.ip), ...(vip.fallback ? [vip.fallback] : [])]
-        .filter((ip) => !isAdjacent(this.iface, ip))
+        .filter((ip) => !isAdjacent(this.legs, ip))
         .map((ip) =>
           `real server ${ip} of ${serviceKey(vip)} ${
-            notAdjacentText(this.iface, ip)
+            notAdjacentText(this.legs, ip)
           }: it gets no traffic`
         )
     );
   }
 }
 
-/** The first real server of `next` that is new and not on a connected subnet. */
-export function newOffSubnet(iface: IfaceInfo, before: Config, next: Config): Refusal | null {
+/** The first real server of `next` that is new and on no subnet of the interface (or of any leg). */
+export function newOffSubnet(
+  iface: IfaceInfo | readonly IfaceInfo[],
+  before: Config,
+  next: Config,
+): Refusal | null {
   const known = new Set(before.vips.flatMap((v) => [...v.rips.map((r) => r.ip), v.fallback]));
   for (const [i, vip] of next.vips.entries()) {
     const servers = vip.rips.map((r, j) => [r.ip, `vips[${i}].rips[${j}].ip`]);

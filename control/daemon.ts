@@ -10,7 +10,7 @@
 import { formatMac } from "../dataplane/addr.ts";
 import { announceable } from "./announce.ts";
 import type { Compiled, RipConditions } from "./compile.ts";
-import type { Config } from "./config.ts";
+import { type Config, withHashSeed } from "./config.ts";
 import { Core, localVip } from "./core.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 import { HaRole, type HaStatus, haStatus, type Role } from "./ha_role.ts";
@@ -155,10 +155,11 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<Daemon> {
     const host = options.host ?? linuxHost(options.statePath);
     const iface = await host.ifaceInfo(options.iface);
-    const config = await host.state.load();
-    const local = localVip(config, await host.localAddresses());
+    const loaded = await host.state.load();
+    const local = localVip(loaded, await host.localAddresses());
     if (local) throw new RuntimeError(local.message);
     await host.state.cleanup();
+    const config = withHashSeed(loaded);
     if (await host.ipForwarding()) {
       options.log(
         "warn",
@@ -176,6 +177,9 @@ export class Daemon {
     // The first program is compiled before the interface is touched: a state
     // file beyond the data plane's limits stops the start with nothing changed.
     const first = daemon.#core.recompile(daemon.#conditions());
+    // The hash seed is made at first start and kept (SPEC §2): saved before
+    // anything is forwarded, so a restart schedules every flow as before.
+    if (loaded.hashSeed === undefined) await host.state.save(config);
     for (const line of daemon.#core.offSubnetWarnings()) options.log("warn", line);
     const offloads = await host.disableOffloads(iface.name);
     if (offloads.warning) options.log("warn", offloads.warning);

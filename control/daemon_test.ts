@@ -9,9 +9,13 @@ const VIP = "198.18.0.100";
 const RS1 = "198.18.0.11";
 const RS2 = "198.18.0.12";
 
+/** The seed every test document carries, so nothing is saved at start. */
+const SEED = "0123456789abcdef0123456789abcdef";
+
 function web(rips = [RS1, RS2]): Config {
   return parseConfig({
     version: 1,
+    hashSeed: SEED,
     vips: [{
       vip: VIP,
       port: 80,
@@ -231,6 +235,37 @@ Deno.test("a deleted interface stops the daemon with one line instead of a silen
     await host.clock.tick(1_000);
     assert.ok(failed !== null, "the daemon reported the failure");
     assert.equal((failed as Error).message, "interface eth0 is gone: stopped forwarding");
+  } finally {
+    await daemon.stop();
+  }
+});
+
+Deno.test("the first start makes a hash seed and saves it before forwarding; a document without one keeps it", async () => {
+  const host = new FakeHost();
+  const { hashSeed: _, ...unseeded } = web();
+  const { daemon } = await started(host, unseeded);
+  try {
+    const seed = host.stateFile?.hashSeed;
+    assert.match(seed ?? "", /^[0-9a-f]{32}$/);
+    assert.deepEqual(host.effects.slice(0, 2), ["save", "offloads off eth0"]);
+    assert.equal(daemon.config.hashSeed, seed);
+    const program = () => host.dataplaneMade.programs.at(-1)!;
+    const folded = program().hashSeed;
+    assert.notEqual(folded, 0);
+    // config apply of a document without a seed keeps the one in force.
+    const changes = await daemon.apply({
+      ...unseeded,
+      timeouts: { ...unseeded.timeouts, udp: 60 },
+    });
+    assert.deepEqual(changes, ["set timeouts udp=60"]);
+    assert.equal(host.stateFile?.hashSeed, seed);
+    assert.equal(program().hashSeed, folded);
+    // A document with another seed changes it, and says so without printing it.
+    assert.deepEqual(await daemon.apply({ ...web(), timeouts: daemon.config.timeouts }), [
+      "change hash seed",
+    ]);
+    assert.equal(host.stateFile?.hashSeed, SEED);
+    assert.notEqual(program().hashSeed, folded);
   } finally {
     await daemon.stop();
   }

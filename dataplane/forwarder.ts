@@ -77,7 +77,10 @@ import {
   G_NA_REPLIES,
   G_OTHER_MAC,
   G_PMTU_FORWARDED,
+  type LegProgram,
+  MAX_NEIGHBORS,
   type Program,
+  programLegs,
   S_BYTES,
   S_CONNECTIONS,
   S_PACKETS,
@@ -141,6 +144,8 @@ export class Forwarder {
    */
   vipClaims: { vip: string; mac: string }[] = [];
   #program: Program | null = null;
+  /** The program's scheduling hash seed (see `Program.hashSeed`). */
+  #seed = 0;
   #index = new ServiceIndex();
   #neighborSlot = new Map<number, number>();
   /** IPv6 real server address → neighbour slot. */
@@ -169,7 +174,22 @@ export class Forwarder {
   #persist = new Map<number, FlowTable>();
   #usable: Uint8Array = new Uint8Array(0);
   #evictedSeen = 0;
-  /** The program's MAC as a 32-bit and a 16-bit number, for the fast path's one comparison. */
+  /**
+   * The leg (index into the program's legs) a VERDICT_FORWARD leaves by:
+   * its real server's. Always 0 on a balancer with one leg.
+   */
+  outLeg = 0;
+  /** The program's legs; one unless the balancer has several interfaces. */
+  #legs: LegProgram[] = [];
+  /** Each leg's MTU, and each neighbour slot's leg, read per forwarded frame. */
+  #legMtu = new Int32Array(1);
+  #neighborLeg: Uint8Array = ONE_LEG;
+  /** The leg frames are read from now (see {@link receiveOn}), and its MAC and addresses. */
+  #in = 0;
+  #inMac: Uint8Array = new Uint8Array(6);
+  #inIp = 0;
+  #inIp6: Int32Array | undefined;
+  /** The receiving leg's MAC as a 32-bit and a 16-bit number, for the fast path's one comparison. */
   #macHigh = 0;
   #macLow = 0;
   /** An IPv6 frame's source (0-3) and destination (4-7) address words, for the fast path. */
@@ -210,6 +230,7 @@ export class Forwarder {
 
   /** Swaps in a new program between packets: flushes what it says, keeps every other flow. */
   load(program: Program): void {
+    this.#seed = (program.hashSeed ?? 0) | 0;
     for (const slot of program.forgetNeighbors) {
       this.shared.neighborMacs.fill(0, slot * 8, slot * 8 + 8);
       this.shared.neighborSeen[slot] = 0;
@@ -267,7 +288,30 @@ export class Forwarder {
     }
     this.#program = program;
     this.#fast = this.#fastPath && !program.standby;
-    const m = program.mac;
+    this.#legs = programLegs(program);
+    this.#legMtu = Int32Array.from(this.#legs, (leg) => leg.mtu);
+    this.#neighborLeg = program.neighborLeg ?? ONE_LEG;
+    this.#receive(this.#in < this.#legs.length ? this.#in : 0);
+  }
+
+  /**
+   * Says which leg the next frames come from (the loop calls it before it
+   * drains each leg): a frame is the balancer's when addressed to that leg's
+   * MAC, and answers go out from it. A leg the program does not have is
+   * ignored.
+   */
+  receiveOn(leg: number): void {
+    if (leg !== this.#in && leg < this.#legs.length) this.#receive(leg);
+  }
+
+  #receive(leg: number): void {
+    this.#in = leg;
+    const own = this.#legs[leg];
+    if (own === undefined) return;
+    const m = own.mac;
+    this.#inMac = m;
+    this.#inIp = own.ip;
+    this.#inIp6 = own.ip6;
     this.#macHigh = (m[0] << 24) | (m[1] << 16) | (m[2] << 8) | m[3];
     this.#macLow = (m[4] << 8) | m[5];
   }
@@ -323,9 +367,10 @@ export class Forwarder {
     if (slot < 0) return this.#general(frame, len, tx, now);
     const backend = flows.backend(slot);
     const neighbor = program.backendNeighbor[backend];
-    if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0 || len - 14 > program.mtu) {
-      return this.#general(frame, len, tx, now);
-    }
+    if (
+      neighbor < 0 || this.shared.neighborSeen[neighbor] === 0 ||
+      len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]
+    ) return this.#general(frame, len, tx, now);
     this.#hit(slot, backend, proto === PROTO_TCP, flags, now);
     return this.#forward(frame, len, program, service.id, backend, neighbor);
   }
@@ -363,9 +408,10 @@ export class Forwarder {
     if (slot < 0) return this.#general(frame, len, tx, now);
     const backend = flows.backend(slot);
     const neighbor = program.backendNeighbor[backend];
-    if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0 || len - 14 > program.mtu) {
-      return this.#general(frame, len, tx, now);
-    }
+    if (
+      neighbor < 0 || this.shared.neighborSeen[neighbor] === 0 ||
+      len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]
+    ) return this.#general(frame, len, tx, now);
     this.#hit(slot, backend, proto === PROTO_TCP, flags, now);
     return this.#forward(frame, len, program, service.id, backend, neighbor);
   }
@@ -380,7 +426,7 @@ export class Forwarder {
     // are IPv6's, and nothing else of theirs is acted on.
     let to = TO_US;
     if (program !== null && (len < frame.length ? len : frame.length) >= ETH_HEADER_LENGTH) {
-      to = destinationOf(frame, program.mac);
+      to = destinationOf(frame, this.#inMac);
       const type = (frame[12] << 8) | frame[13];
       if (
         to === TO_OTHER || (to === TO_BROADCAST && type !== ETHERTYPE_ARP) ||
@@ -414,12 +460,12 @@ export class Forwarder {
       if (!this.#index.hasVip6(v.dst6, 0)) {
         if (
           v.protocol === PROTO_TCP && v.hasPorts && this.probes.waiting &&
-          program.ip6 !== undefined && sameWords(v.dst6, program.ip6)
+          this.#inIp6 !== undefined && sameWords(v.dst6, this.#inIp6)
         ) this.#probeAnswer6(frame);
         return VERDICT_IGNORE;
       }
     } else if (!this.#index.hasVip(v.dstIp)) {
-      if (v.dstIp === program.ip && v.protocol === PROTO_TCP && v.hasPorts && this.probes.waiting) {
+      if (v.dstIp === this.#inIp && v.protocol === PROTO_TCP && v.hasPorts && this.probes.waiting) {
         this.#probeAnswer(frame);
       }
       return VERDICT_IGNORE;
@@ -435,8 +481,8 @@ export class Forwarder {
       : v.protocol === PROTO_ICMPV6 && v.icmpType === ICMP6_ECHO_REQUEST;
     if (echo && !v.isFragment) {
       this.replyLength = v4
-        ? writeIcmpEchoReply(tx, frame, v, program.mac)
-        : writeIcmp6EchoReply(tx, frame, v, program.mac);
+        ? writeIcmpEchoReply(tx, frame, v, this.#inMac)
+        : writeIcmp6EchoReply(tx, frame, v, this.#inMac);
       if (this.replyLength === 0) {
         g[G_DROP_OVERSIZE]++;
         return VERDICT_DROP;
@@ -498,7 +544,7 @@ export class Forwarder {
       g[G_DROP_NO_BACKEND]++;
       return VERDICT_DROP;
     }
-    if (len - 14 > program.mtu) {
+    if (len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]) {
       g[G_DROP_OVERSIZE]++;
       return VERDICT_DROP;
     }
@@ -514,7 +560,10 @@ export class Forwarder {
     backend: number,
     neighbor: number,
   ): number {
-    rewriteMacs(frame, this.shared.neighborMacs, neighbor * 8, program.mac);
+    // Out of the real server's leg, from that leg's MAC.
+    const out = this.#neighborLeg[neighbor];
+    this.outLeg = out;
+    rewriteMacs(frame, this.shared.neighborMacs, neighbor * 8, this.#legs[out].mac);
     const s = this.shared.services;
     const sBase = service * S_STRIDE;
     s[sBase + S_PACKETS]++;
@@ -536,6 +585,12 @@ export class Forwarder {
     this.#evictedSeen = evicted;
   }
 
+  /** Whether `frame[at, at + 6)` is the MAC of one of the balancer's legs (not a claim). */
+  #ownMac(frame: Uint8Array, at: number): boolean {
+    for (const leg of this.#legs) if (sameMac(frame, at, leg.mac)) return true;
+    return false;
+  }
+
   #probeAnswer(frame: Uint8Array): void {
     const v = this.view;
     const at = v.l4Offset + 8;
@@ -554,11 +609,12 @@ export class Forwarder {
 
   #arp(frame: Uint8Array, tx: Uint8Array, program: Program): number {
     const v = this.view;
-    if (this.#index.hasVip(v.arpSenderIp) && !sameMac(frame, 22, program.mac)) {
+    if (this.#index.hasVip(v.arpSenderIp) && !this.#ownMac(frame, 22)) {
       this.vipClaims.push({ vip: formatIpv4(v.arpSenderIp), mac: formatMac(frame, 22) });
     }
     const slot = this.#neighborSlot.get(v.arpSenderIp);
-    if (slot !== undefined && v.arpSenderIp !== 0) {
+    // Only on the real server's own leg: a MAC heard elsewhere is not the one to send to.
+    if (slot !== undefined && v.arpSenderIp !== 0 && this.#neighborLeg[slot] === this.#in) {
       // Learn from requests and replies alike: both carry the sender's MAC.
       copyMac(this.shared.neighborMacs, slot * 8, frame, 22);
       this.shared.neighborSeen[slot] = Date.now();
@@ -567,7 +623,7 @@ export class Forwarder {
       v.arpOp === 1 && !program.standby && !program.routed && this.#index.hasVip(v.arpTargetIp) &&
       v.arpSenderIp !== v.arpTargetIp
     ) {
-      this.replyLength = writeArpReply(tx, frame, v, program.mac);
+      this.replyLength = writeArpReply(tx, frame, v, this.#inMac);
       this.shared.global[G_ARP_REPLIES]++;
       return VERDICT_REPLY;
     }
@@ -609,13 +665,15 @@ export class Forwarder {
     const slot = this.#neighborSlot6.get(solicit ? src : target, 0);
     // An advertisement without the option comes from the target's own MAC.
     const from = macAt >= 0 ? macAt : 6;
-    if (slot >= 0 && !unspecified && (macAt >= 0 || !solicit)) {
+    if (
+      slot >= 0 && !unspecified && (macAt >= 0 || !solicit) && this.#neighborLeg[slot] === this.#in
+    ) {
       copyMac(this.shared.neighborMacs, slot * 8, frame, from);
       this.shared.neighborSeen[slot] = Date.now();
     }
     const vip = this.#index.hasVip6(target, 0);
     if (!solicit) {
-      if (vip && !sameMac(frame, from, program.mac)) {
+      if (vip && !this.#ownMac(frame, from)) {
         this.vipClaims.push({ vip: formatIpv6(frame, l4 + 8), mac: formatMac(frame, from) });
       }
       return VERDICT_IGNORE;
@@ -625,7 +683,7 @@ export class Forwarder {
     // Duplicate address detection (from ::) is answered to all-nodes, unsolicited
     // (RFC 4861 §7.2.4), which tells the prober the VIP is taken.
     const a = this.#advert;
-    a.mac = program.mac;
+    a.mac = this.#inMac;
     a.dstMac = unspecified ? ALL_NODES_MAC : frame;
     a.dstMacAt = unspecified ? 0 : from;
     a.dst = unspecified ? ALL_NODES : src;
@@ -689,8 +747,8 @@ export class Forwarder {
     else if (service.sched.kind === SCHED_MH || service.sched.kind === SCHED_SH) {
       let flowHash: number, srcHash: number;
       if (v4) {
-        flowHash = hashFlow(client, clientPort, v.dstIp, vipPort, proto);
-        srcHash = hashAddr(client);
+        flowHash = hashFlow(client, clientPort, v.dstIp, vipPort, proto, this.#seed);
+        srcHash = hashAddr(client, this.#seed);
       } else {
         const e = this.#embedded6;
         for (let w = 0; w < 4; w++) {
@@ -700,14 +758,14 @@ export class Forwarder {
         e.srcPort = clientPort;
         e.dstPort = vipPort;
         e.protocol = proto;
-        flowHash = hashFlow6(e);
-        srcHash = hashAddr6(key, 0);
+        flowHash = hashFlow6(e, this.#seed);
+        srcHash = hashAddr6(key, 0, this.#seed);
       }
       backend = pick(service.sched, flowHash, srcHash, this.shared.active, this.shared.inactive);
     }
     const neighbor = backend < 0 ? -1 : program.backendNeighbor[backend];
     if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0) return this.#noFlow();
-    if (len - 14 > program.mtu) {
+    if (len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]) {
       g[G_DROP_OVERSIZE]++;
       return VERDICT_DROP;
     }
@@ -785,16 +843,17 @@ export class Forwarder {
       }
       if (slot >= 0) persist.remove(slot);
     }
+    const seed = this.#seed;
     const flowHash = v4
-      ? hashFlow(v.srcIp, v.srcPort, v.dstIp, v.dstPort, v.protocol)
-      : hashFlow6(v);
+      ? hashFlow(v.srcIp, v.srcPort, v.dstIp, v.dstPort, v.protocol, seed)
+      : hashFlow6(v, seed);
     let backend = pick(
       service.sched,
       flowHash,
-      v4 ? hashAddr(v.srcIp) : hashAddr6(v.src6, 0),
+      v4 ? hashAddr(v.srcIp, seed) : hashAddr6(v.src6, 0, seed),
       this.shared.active,
       this.shared.inactive,
-      v4 ? hashAddr(v.dstIp) : hashAddr6(v.dst6, 0),
+      v4 ? hashAddr(v.dstIp, seed) : hashAddr6(v.dst6, 0, seed),
       now,
     );
     if (backend < 0) backend = service.fallback;
@@ -846,6 +905,8 @@ export function nextTcpState(state: number, flags: number): number {
 }
 
 const ICMP_UNREACHABLE = 3;
+/** The neighbour legs of a balancer with one leg: every slot on leg 0. */
+const ONE_LEG = new Uint8Array(MAX_NEIGHBORS);
 const ICMP6_PACKET_TOO_BIG = 2;
 
 function u32(b: Uint8Array, i: number): number {

@@ -3,7 +3,8 @@
  * control plane (Maglev permutations). Integer-only MurmurHash3 (x86_32),
  * except the flow table's `hashKey`: the hot-path functions allocate nothing
  * and return unsigned 32-bit numbers.
- * The seeds are fixed so that a restarted balancer hashes every flow as before.
+ * Scheduling hashes take the configuration's seed, so a restarted balancer,
+ * or another node with the same configuration, hashes every flow as before.
  * @module
  */
 
@@ -42,7 +43,9 @@ export function mix32(x: number): number {
 /**
  * Hash of a flow 5-tuple (addresses as unsigned 32-bit numbers, ports 0 to
  * 65535, `proto` 6 or 17); unsigned 32-bit. Used by `mh` scheduling, so it
- * never changes between runs.
+ * depends only on the tuple and `seed`: the configuration's hash seed (SPEC
+ * §2), the same on every node given the same configuration, and secret, so
+ * nobody outside can aim flows at one real server. Seed 0 is the built-in one.
  */
 export function hashFlow(
   srcIp: number,
@@ -50,17 +53,18 @@ export function hashFlow(
   dstIp: number,
   dstPort: number,
   proto: number,
+  seed = 0,
 ): number {
-  let h = round(FLOW_SEED, srcIp);
+  let h = round(FLOW_SEED ^ seed, srcIp);
   h = round(h, dstIp);
   h = round(h, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff));
   h = round(h, proto & 0xff);
   return mix32(h ^ 16);
 }
 
-/** Hash of a client address alone (`sh` scheduling and persistence); unsigned 32-bit. */
-export function hashAddr(ip: number): number {
-  return mix32(round(ADDR_SEED, ip) ^ 4);
+/** Hash of a client address alone (`sh` scheduling and persistence), with `seed` as for {@link hashFlow}; unsigned 32-bit. */
+export function hashAddr(ip: number, seed = 0): number {
+  return mix32(round(ADDR_SEED ^ seed, ip) ^ 4);
 }
 
 /**
@@ -97,11 +101,11 @@ export interface Flow6 {
 
 /**
  * {@link hashFlow} of an IPv6 5-tuple: the same MurmurHash3 rounds over the
- * eight address words. Used by `mh`, so it never changes between runs.
+ * eight address words, with `seed` as for {@link hashFlow}.
  */
-export function hashFlow6(f: Flow6): number {
+export function hashFlow6(f: Flow6, seed = 0): number {
   const s = f.src6, d = f.dst6;
-  let h = round(FLOW_SEED, s[0]);
+  let h = round(FLOW_SEED ^ seed, s[0]);
   h = round(round(round(h, s[1]), s[2]), s[3]);
   h = round(round(round(round(h, d[0]), d[1]), d[2]), d[3]);
   h = round(h, ((f.srcPort & 0xffff) << 16) | (f.dstPort & 0xffff));
@@ -110,8 +114,8 @@ export function hashFlow6(f: Flow6): number {
 }
 
 /** {@link hashAddr} of the IPv6 address in `words[at, at + 4)` (`sh` and persistence). */
-export function hashAddr6(words: Int32Array, at: number): number {
-  let h = round(ADDR_SEED, words[at]);
+export function hashAddr6(words: Int32Array, at: number, seed = 0): number {
+  let h = round(ADDR_SEED ^ seed, words[at]);
   h = round(round(round(h, words[at + 1]), words[at + 2]), words[at + 3]);
   return mix32(h ^ 16);
 }

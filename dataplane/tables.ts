@@ -131,6 +131,11 @@ export interface ServiceProgram {
 /** Everything the forwarding worker needs, replaced whole on every change. */
 export interface Program {
   generation: number;
+  /**
+   * Seed of the scheduling hashes (`hashFlow`, `hashAddr`), folded from the
+   * configuration's `hashSeed`; 0 (the built-in seed) when it has none.
+   */
+  hashSeed?: number;
   /** The balancer's MAC and IPv4 address on its interface. */
   mac: Uint8Array;
   ip: number;

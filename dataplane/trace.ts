@@ -163,6 +163,7 @@ export function traceFlow(t: TraceTables, q: TraceQuery, now: number): TraceAnsw
 
   const sched = service.sched;
   const port = q.port < 0 ? 0 : q.port;
+  const seed = (program.hashSeed ?? 0) | 0;
   const flowHash = v6
     ? hashFlow6({
       src6: q.client6!,
@@ -170,10 +171,10 @@ export function traceFlow(t: TraceTables, q: TraceQuery, now: number): TraceAnsw
       srcPort: port,
       dstPort: q.vipPort,
       protocol: q.proto,
-    })
-    : hashFlow(q.client, port, q.vip, q.vipPort, q.proto);
-  const srcHash = v6 ? hashAddr6(q.client6!, 0) : hashAddr(q.client);
-  const dstHash = v6 ? hashAddr6(q.vip6!, 0) : hashAddr(q.vip);
+    }, seed)
+    : hashFlow(q.client, port, q.vip, q.vipPort, q.proto, seed);
+  const srcHash = v6 ? hashAddr6(q.client6!, 0, seed) : hashAddr(q.client, seed);
+  const dstHash = v6 ? hashAddr6(q.vip6!, 0, seed) : hashAddr(q.vip, seed);
   if (sched.kind === SCHED_MH && q.port < 0 && sched.ring.length > 0) {
     return answer("needsPort", { verdict: "forward", scheduler });
   }
