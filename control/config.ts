@@ -174,7 +174,10 @@ export class ConfigError extends UsageError {
 
 /** A new random hash seed: 32 hexadecimal digits. */
 export function newHashSeed(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(16)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
     .join("");
 }
 

@@ -81,9 +81,7 @@ export class Core {
     // A document without a hash seed keeps the one in force (SPEC §2).
     const next = normalize(withHashSeed(candidate, this.#config.hashSeed));
     const refused =
-      (options.refuseOffSubnet
-        ? newOffSubnet(this.iface, this.#config, next)
-        : null) ??
+      (options.refuseOffSubnet ? newOffSubnet(this.iface, this.#config, next) : null) ??
         localVip(next, options.local);
     if (refused) {
       throw new UsageError(
@@ -153,9 +151,7 @@ export function newOffSubnet(
     for (const [ip, field] of servers) {
       if (!known.has(ip) && !isAdjacent(iface, ip)) {
         return {
-          message: `cannot add real server ${ip}: it ${
-            notAdjacentText(iface, ip)
-          }`,
+          message: `cannot add real server ${ip}: it ${notAdjacentText(iface, ip)}`,
           field,
         };
       }

@@ -36,13 +36,7 @@ import {
   writeIcmp6EchoReply,
   writeNeighborAdvert,
 } from "./frames6.ts";
-import {
-  type Flow6,
-  hashAddr,
-  hashAddr6,
-  hashFlow,
-  hashFlow6,
-} from "./hash.ts";
+import { type Flow6, hashAddr, hashAddr6, hashFlow, hashFlow6 } from "./hash.ts";
 import {
   ETH_HEADER_LENGTH,
   ETHERTYPE_ARP,
@@ -332,8 +326,7 @@ export class Forwarder {
     } else if (proto !== PROTO_UDP || total < 28 || 14 + total > len) {
       return this.#general(frame, len, tx, now);
     }
-    const dstIp =
-      ((frame[30] << 24) | (frame[31] << 16) | (frame[32] << 8) | frame[33]) >>>
+    const dstIp = ((frame[30] << 24) | (frame[31] << 16) | (frame[32] << 8) | frame[33]) >>>
       0;
     const dstPort = (frame[36] << 8) | frame[37];
     const service = this.#index.find(dstIp, dstPort, proto);
@@ -607,9 +600,8 @@ export class Forwarder {
   #probeAnswer(frame: Uint8Array): void {
     const v = this.view;
     const at = v.l4Offset + 8;
-    const ack =
-      ((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) |
-        frame[at + 3]) >>> 0;
+    const ack = ((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) |
+      frame[at + 3]) >>> 0;
     const hit = this.probes.match(
       v.srcIp,
       v.srcPort,
@@ -893,9 +885,7 @@ export class Forwarder {
 
   #schedule(service: ServiceProgram, now: number): number {
     const v = this.view;
-    const persist = service.persistMs > 0
-      ? this.#persist.get(service.id)
-      : undefined;
+    const persist = service.persistMs > 0 ? this.#persist.get(service.id) : undefined;
     const v4 = v.kind === KIND_IPV4;
     if (persist) {
       const slot = v4

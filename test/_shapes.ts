@@ -26,6 +26,7 @@ const check = z.object({
 /** `dsr config export`, `GET /v1/config`, the state file. */
 export const ConfigShape = z.object({
   version: z.literal(1),
+  hashSeed: z.string().regex(/^[0-9a-f]{32}$/).optional(),
   timeouts: z.object({ tcp: z.number(), tcpfin: z.number(), udp: z.number() }),
   // Loose: a field added later (need, ops, …) is kept, so comparing a shaped
   // document with the state file never loses it.
