@@ -29,7 +29,11 @@ function buildTree(out: { code: number }) {
     .configureOutput({ outputError: () => {} });
 
   program.command("start").description("run the balancer on an interface (foreground)")
-    .requiredOption("--iface <iface>", "interface facing clients and real servers")
+    .requiredOption(
+      "--iface <iface>",
+      "interface facing clients and real servers; again for each further leg of the balancer",
+      (name: string, all: string[] | undefined) => [...(all ?? []), name],
+    )
     .option("--max-flows <n>", "flow table bound", "1000000")
     .option(
       "--no-ingress-drop",

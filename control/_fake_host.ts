@@ -37,8 +37,9 @@ class FakeDataplane implements Dataplane {
     return this.programs.at(-1)?.generation ?? 0;
   }
 
-  start(iface: string): Promise<void> {
-    this.host.effects.push(`capture ${iface}`);
+  start(ifaces: readonly string[]): Promise<void> {
+    if (this.host.failCapture) return Promise.reject(new RuntimeError("cannot capture"));
+    this.host.effects.push(`capture ${ifaces.join(",")}`);
     return Promise.resolve();
   }
 
@@ -138,8 +139,13 @@ export class FakeHost implements Host {
     return Promise.resolve(this.ifaceThere);
   }
 
-  ifaceInfo(): Promise<IfaceInfo> {
-    return Promise.resolve(FAKE_IFACE);
+  /** Interfaces besides FAKE_IFACE, by name (the legs of a balancer with several). */
+  ifaces = new Map<string, IfaceInfo>();
+  /** The data plane cannot open its capture. */
+  failCapture = false;
+
+  ifaceInfo(name: string): Promise<IfaceInfo> {
+    return Promise.resolve(this.ifaces.get(name) ?? FAKE_IFACE);
   }
 
   localAddresses(): Promise<LocalAddress[]> {
@@ -164,14 +170,16 @@ export class FakeHost implements Host {
     return Promise.resolve();
   }
 
-  ingressDrop() {
+  ingressDrop(iface: string) {
+    // Named only on a leg besides eth0, so the one-leg effects read as before.
+    const on = iface === FAKE_IFACE.name ? "" : ` on ${iface}`;
     return {
       sync: (vips: readonly string[]) => {
-        this.effects.push(`drop ${vips.join(",")}`);
+        this.effects.push(`drop ${vips.join(",")}${on}`);
         return Promise.resolve(null);
       },
       remove: () => {
-        this.effects.push("drop removed");
+        this.effects.push(`drop removed${on}`);
         return Promise.resolve();
       },
     };

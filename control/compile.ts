@@ -18,6 +18,7 @@ import {
   schedulerCode,
 } from "../dataplane/scheduler.ts";
 import {
+  type LegProgram,
   MAX_BACKENDS,
   MAX_NEIGHBORS,
   MAX_SERVICES,
@@ -27,7 +28,7 @@ import {
 import { type Config, serviceKey } from "./config.ts";
 import { announcements, NeighborAddresses, ownAddresses, vipFields } from "./compile_addresses.ts";
 import { CapacityError } from "./errors.ts";
-import type { IfaceInfo } from "./netinfo.ts";
+import { type IfaceInfo, legOf } from "./netinfo.ts";
 
 /** Why a real server takes no new flows, or "up". */
 export type RipState = "up" | "down" | "drain" | "unresolved";
@@ -143,6 +144,11 @@ export interface CompilerOptions {
   ringSize?: number;
 }
 
+/** One interface as the data plane's leg. */
+function legProgram(iface: IfaceInfo): LegProgram {
+  return { mac: parseMac(iface.mac), ...ownAddresses(iface), mtu: iface.mtu };
+}
+
 /** What a config asks of each capacity. */
 function demand(config: Config): { services: number; backends: number; addresses: number } {
   const addresses = new Set<string>();
@@ -212,7 +218,12 @@ export class Compiler {
   #buildRing: RingSource;
   #ringSize: number;
 
-  constructor(readonly iface: IfaceInfo, options: CompilerOptions = {}) {
+  /** The balancer's interfaces: one, or each leg of a balancer with several. */
+  readonly legs: readonly IfaceInfo[];
+
+  /** @param iface the interface, or every leg in `--iface` order */
+  constructor(iface: IfaceInfo | readonly IfaceInfo[], options: CompilerOptions = {}) {
+    this.legs = "name" in iface ? [iface] : [...iface];
     this.#buildRing = options.buildRing ?? buildRing;
     this.#ringSize = options.ringSize ?? DEFAULT_RING_SIZE;
   }
@@ -264,6 +275,8 @@ export class Compiler {
     const serviceMap = new Map<string, number>();
     const backendNeighbor = new Int32Array(MAX_BACKENDS).fill(-1);
     const neighborIps = new NeighborAddresses();
+    // With several legs, each real server is reached by the leg whose subnet holds it.
+    const neighborLeg = this.legs.length > 1 ? new Uint8Array(MAX_NEIGHBORS) : null;
     // A health flap changes one service's weights: only that table is built;
     // every other is the adopted compile's, shared memory and all.
     const rings = new Map<string, Uint16Array>();
@@ -290,6 +303,7 @@ export class Compiler {
       rips.set(ripKey, compiled);
       backendNeighbor[id] = neighbor;
       neighborIps.set(neighbor, ip);
+      if (neighborLeg !== null) neighborLeg[neighbor] = Math.max(0, legOf(this.legs, ip));
       return compiled;
     };
 
@@ -336,9 +350,10 @@ export class Compiler {
       program: {
         generation,
         hashSeed: foldHashSeed(config.hashSeed),
-        mac: parseMac(this.iface.mac),
-        ...ownAddresses(this.iface),
-        mtu: this.iface.mtu,
+        mac: parseMac(this.legs[0].mac),
+        ...ownAddresses(this.legs[0]),
+        mtu: this.legs[0].mtu,
+        ...neighborLeg !== null ? { legs: this.legs.map(legProgram), neighborLeg } : {},
         services,
         backendNeighbor,
         neighborIps: neighborIps.ips,

@@ -47,9 +47,19 @@ export class Core {
   #compiled: Compiled | null = null;
   readonly #compiler: Compiler;
 
-  constructor(readonly iface: IfaceInfo, config: Config) {
+  /** The balancer's interfaces: one, or each leg of a balancer with several. */
+  readonly legs: readonly IfaceInfo[];
+
+  /** @param iface the interface, or every leg in `--iface` order */
+  constructor(iface: IfaceInfo | readonly IfaceInfo[], config: Config) {
+    this.legs = "name" in iface ? [iface] : [...iface];
     this.#config = normalize(config);
-    this.#compiler = new Compiler(iface);
+    this.#compiler = new Compiler(this.legs);
+  }
+
+  /** The first (or only) interface. */
+  get iface(): IfaceInfo {
+    return this.legs[0];
   }
 
   /** The configuration in force. */
@@ -73,15 +83,11 @@ export class Core {
    * @throws {UsageError} when it cannot run here (exit 2)
    * @throws {CapacityError} when it exceeds a limit of the data plane (exit 1)
    */
-  plan(
-    candidate: Config,
-    conditions: RipConditions,
-    options: PlanOptions,
-  ): Plan {
+  plan(candidate: Config, conditions: RipConditions, options: PlanOptions): Plan {
     // A document without a hash seed keeps the one in force (SPEC §2).
     const next = normalize(withHashSeed(candidate, this.#config.hashSeed));
     const refused =
-      (options.refuseOffSubnet ? newOffSubnet(this.iface, this.#config, next) : null) ??
+      (options.refuseOffSubnet ? newOffSubnet(this.legs, this.#config, next) : null) ??
         localVip(next, options.local);
     if (refused) {
       throw new UsageError(
@@ -94,11 +100,7 @@ export class Core {
     if (changes.length === 0 && this.#compiled !== null) {
       return { config: this.#config, changes, compiled: null };
     }
-    return {
-      config: next,
-      changes,
-      compiled: this.#compiler.compile(next, conditions),
-    };
+    return { config: next, changes, compiled: this.#compiler.compile(next, conditions) };
   }
 
   /** Puts a plan in force (after the state file holds it). */
@@ -126,34 +128,29 @@ export class Core {
   offSubnetWarnings(config: Config = this.#config): string[] {
     return config.vips.flatMap((vip) =>
       [...vip.rips.map((r) => r.ip), ...(vip.fallback ? [vip.fallback] : [])]
-        .filter((ip) => !isAdjacent(this.iface, ip))
+        .filter((ip) => !isAdjacent(this.legs, ip))
         .map((ip) =>
           `real server ${ip} of ${serviceKey(vip)} ${
-            notAdjacentText(this.iface, ip)
+            notAdjacentText(this.legs, ip)
           }: it gets no traffic`
         )
     );
   }
 }
 
-/** The first real server of `next` that is new and not on a connected subnet. */
+/** The first real server of `next` that is new and on no subnet of the interface (or of any leg). */
 export function newOffSubnet(
-  iface: IfaceInfo,
+  iface: IfaceInfo | readonly IfaceInfo[],
   before: Config,
   next: Config,
 ): Refusal | null {
-  const known = new Set(
-    before.vips.flatMap((v) => [...v.rips.map((r) => r.ip), v.fallback]),
-  );
+  const known = new Set(before.vips.flatMap((v) => [...v.rips.map((r) => r.ip), v.fallback]));
   for (const [i, vip] of next.vips.entries()) {
     const servers = vip.rips.map((r, j) => [r.ip, `vips[${i}].rips[${j}].ip`]);
     if (vip.fallback) servers.push([vip.fallback, `vips[${i}].fallback`]);
     for (const [ip, field] of servers) {
       if (!known.has(ip) && !isAdjacent(iface, ip)) {
-        return {
-          message: `cannot add real server ${ip}: it ${notAdjacentText(iface, ip)}`,
-          field,
-        };
+        return { message: `cannot add real server ${ip}: it ${notAdjacentText(iface, ip)}`, field };
       }
     }
   }
@@ -165,10 +162,7 @@ export function newOffSubnet(
  * connections meant for the real servers. Returns the first VIP found among
  * `local`, or null.
  */
-export function localVip(
-  config: Config,
-  local: readonly LocalAddress[],
-): Refusal | null {
+export function localVip(config: Config, local: readonly LocalAddress[]): Refusal | null {
   for (const [i, vip] of config.vips.entries()) {
     const owner = local.find((a) => a.ip === vip.vip);
     if (owner) {

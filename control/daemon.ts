@@ -33,7 +33,12 @@ import type { Logger } from "./log.ts";
 
 /** Options of {@link Daemon.start}. */
 export interface DaemonOptions {
-  iface: string;
+  /**
+   * The interface, or every leg of a balancer with several (`--iface` more
+   * than once, SPEC §1): VIP traffic is taken on each, and real servers are
+   * reached by the one whose subnet holds them.
+   */
+  iface: string | readonly string[];
   statePath: string;
   maxFlows: number;
   /** Drop frames to the VIPs at tc ingress after the capture (default true). */
@@ -73,14 +78,17 @@ const ANNOUNCE_REPAIR_MS = 10_000;
 /** On stop, forwarding goes on this long after the routes are withdrawn, while BGP spreads it. */
 const WITHDRAW_WAIT_MS = 2_000;
 
-/** A running balancer on one interface. */
+/** A running balancer on one interface, or on several legs. */
 export class Daemon {
   readonly startedAt: number;
+  /** Every interface the balancer runs on, in `--iface` order; `iface` is the first. */
+  readonly legs: readonly IfaceInfo[];
   readonly #host: Host;
   readonly #dataplane: Dataplane;
   readonly #core: Core;
   readonly #health: HealthMonitor;
-  readonly #ingressDrop: IngressDropPort | null;
+  /** The tc ingress drop of each leg; empty with `--no-ingress-drop`. */
+  readonly #ingressDrops: IngressDropPort[];
   readonly #ha: HaRole;
   /** When the last applied role request was asked (its command's start), ms since the epoch. */
   #roleAskedAt = 0;
@@ -98,7 +106,8 @@ export class Daemon {
   #garpRefresh: TimerId | undefined;
   #watches = 0;
   #stopped = false;
-  #offloads: string[] = [];
+  /** The offloads turned off on each leg, to restore on stop. */
+  #offloads: string[][] = [];
   #failed: (reason: Error) => void = () => {};
   /** When each claim (`vip|mac`) was last logged; entries older than the period are dropped. */
   #claimsLogged = new OncePer(CLAIM_LOG_MS);
@@ -106,16 +115,19 @@ export class Daemon {
   readonly failure: Promise<never>;
 
   private constructor(
-    readonly iface: IfaceInfo,
+    legs: readonly IfaceInfo[],
     config: Config,
     readonly options: DaemonOptions,
     host: Host,
   ) {
     this.#host = host;
+    this.legs = legs;
     this.startedAt = host.clock.now();
-    this.#core = new Core(iface, config);
+    this.#core = new Core(legs, config);
     this.#dataplane = host.dataplane();
-    this.#ingressDrop = options.ingressDrop === false ? null : host.ingressDrop(iface.name);
+    this.#ingressDrops = options.ingressDrop === false
+      ? []
+      : legs.map((leg) => host.ingressDrop(leg.name));
     this.#announce = options.announce === undefined ? null : host.announceTable(options.announce);
     this.#ha = new HaRole({
       role: options.role ?? "active",
@@ -154,7 +166,8 @@ export class Daemon {
    */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const host = options.host ?? linuxHost(options.statePath);
-    const iface = await host.ifaceInfo(options.iface);
+    const names = typeof options.iface === "string" ? [options.iface] : [...options.iface];
+    const legs = await legsOf(host, names);
     const loaded = await host.state.load();
     const local = localVip(loaded, await host.localAddresses());
     if (local) throw new RuntimeError(local.message);
@@ -172,7 +185,7 @@ export class Daemon {
         "net.ipv6.conf.all.forwarding=1: the kernel would forward a second copy of every packet to an IPv6 VIP; set it to 0",
       );
     }
-    const daemon = new Daemon(iface, config, options, host);
+    const daemon = new Daemon(legs, config, options, host);
     await daemon.#announce?.check();
     // The first program is compiled before the interface is touched: a state
     // file beyond the data plane's limits stops the start with nothing changed.
@@ -181,13 +194,15 @@ export class Daemon {
     // anything is forwarded, so a restart schedules every flow as before.
     if (loaded.hashSeed === undefined) await host.state.save(config);
     for (const line of daemon.#core.offSubnetWarnings()) options.log("warn", line);
-    const offloads = await host.disableOffloads(iface.name);
-    if (offloads.warning) options.log("warn", offloads.warning);
-    daemon.#offloads = offloads.changed;
     try {
-      await daemon.#dataplane.start(iface.name, options.maxFlows);
+      for (const leg of legs) {
+        const offloads = await host.disableOffloads(leg.name);
+        if (offloads.warning) options.log("warn", offloads.warning);
+        daemon.#offloads.push(offloads.changed);
+      }
+      await daemon.#dataplane.start(names, options.maxFlows);
     } catch (error) {
-      await host.restoreOffloads(iface.name, daemon.#offloads);
+      await daemon.#restoreOffloads();
       throw error;
     }
     daemon.#dataplane.onFailure = (message) =>
@@ -205,6 +220,11 @@ export class Daemon {
     return daemon;
   }
 
+  /** The first (or only) interface. */
+  get iface(): IfaceInfo {
+    return this.legs[0];
+  }
+
   /** The configuration in force. */
   get config(): Config {
     return this.#core.config;
@@ -214,15 +234,16 @@ export class Daemon {
   status(): Status {
     return buildStatus({
       iface: this.iface.name,
+      ifaces: this.legs.map((leg) => leg.name),
       mac: this.iface.mac,
       startedAt: this.startedAt,
       config: this.#core.config,
       compiled: this.#core.compiled!,
       shared: this.#dataplane.shared,
       ripError: (_service, ip) =>
-        isAdjacent(this.iface, ip)
+        isAdjacent(this.legs, ip)
           ? null
-          : `not on a subnet of ${this.iface.name}: gets no traffic`,
+          : `not on a subnet of ${this.legs.map((leg) => leg.name).join(" or ")}: gets no traffic`,
       checkResult: (service, ip) => this.#health.result(service, ip),
       ha: this.ha,
       announced: this.#announced,
@@ -364,8 +385,15 @@ export class Daemon {
     await this.#queue;
     await this.#withdraw();
     await this.#dataplane.stop();
-    await this.#ingressDrop?.remove();
-    await this.#host.restoreOffloads(this.iface.name, this.#offloads);
+    for (const drop of this.#ingressDrops) await drop.remove();
+    await this.#restoreOffloads();
+  }
+
+  /** Gives every leg back the offloads start turned off. */
+  async #restoreOffloads(): Promise<void> {
+    for (const [i, changed] of this.#offloads.entries()) {
+      await this.#host.restoreOffloads(this.legs[i].name, changed);
+    }
   }
 
   /**
@@ -555,17 +583,19 @@ export class Daemon {
     }
   }
 
-  /** Points the ingress drop at the VIPs in force (after the data plane took them over). */
+  /** Points each leg's ingress drop at the VIPs in force (after the data plane took them over). */
   async #syncIngressDrop(): Promise<void> {
-    const warning = await this.#ingressDrop?.sync(this.#core.config.vips.map((v) => v.vip));
-    if (warning) this.options.log("warn", warning);
+    for (const drop of this.#ingressDrops) {
+      const warning = await drop.sync(this.#core.config.vips.map((v) => v.vip));
+      if (warning) this.options.log("warn", warning);
+    }
   }
 
   #conditions(): RipConditions {
     return {
       resolved: (n) => this.#resolved(n),
       healthy: (service, ip) => this.#health.healthy(service, ip),
-      adjacent: (ip) => isAdjacent(this.iface, ip),
+      adjacent: (ip) => isAdjacent(this.legs, ip),
     };
   }
 
@@ -604,13 +634,13 @@ export class Daemon {
    * (see `failure`) instead of answering on its socket as if it forwarded.
    */
   #checkIface(): void {
-    this.#host.ifaceExists(this.iface.name).then((there) => {
-      if (!there && !this.#stopped) {
-        this.#failed(
-          new RuntimeError(`interface ${this.iface.name} is gone: stopped forwarding`),
-        );
-      }
-    }, () => {});
+    for (const leg of this.legs) {
+      this.#host.ifaceExists(leg.name).then((there) => {
+        if (!there && !this.#stopped) {
+          this.#failed(new RuntimeError(`interface ${leg.name} is gone: stopped forwarding`));
+        }
+      }, () => {});
+    }
   }
 
   /**
@@ -625,4 +655,19 @@ export class Daemon {
       `host ${mac} answers ${how} for VIP ${ip}: clients may bypass the balancer (run dsr doctor; on a real server: dsr realserver setup --vip ${ip})`,
     );
   }
+}
+
+/**
+ * Describes each interface named (`--iface` once per leg).
+ * @throws {UsageError} when none is named, one is named twice, or one does not exist
+ */
+async function legsOf(host: Host, names: readonly string[]): Promise<IfaceInfo[]> {
+  if (names.length === 0) throw new UsageError("--iface: name the interface to run on");
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) {
+    throw new UsageError(`--iface ${twice} is given twice: name each leg once`);
+  }
+  const legs: IfaceInfo[] = [];
+  for (const name of names) legs.push(await host.ifaceInfo(name));
+  return legs;
 }

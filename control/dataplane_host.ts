@@ -42,10 +42,11 @@ export class DataplaneHost {
   onFailure: (message: string) => void = () => {};
 
   /**
-   * Starts the worker on `iface` and waits until libpcap has opened it.
+   * Starts the worker on `ifaces` (the balancer's legs, one for most) and
+   * waits until libpcap has opened every one.
    * @throws {RuntimeError} with libpcap's reason when it cannot.
    */
-  async start(iface: string, maxFlows: number): Promise<void> {
+  async start(ifaces: readonly string[], maxFlows: number): Promise<void> {
     const worker = new Worker(new URL("../dataplane/worker.ts", import.meta.url).href, {
       type: "module",
     });
@@ -79,7 +80,7 @@ export class DataplaneHost {
       else this.onFailure(message);
       stopped();
     };
-    const init: WorkerInit = { type: "init", iface, shared: this.shared, maxFlows };
+    const init: WorkerInit = { type: "init", ifaces: [...ifaces], shared: this.shared, maxFlows };
     worker.postMessage(init);
     const report = await first;
     if (report.type !== "ready") {

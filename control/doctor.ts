@@ -16,6 +16,7 @@ import {
   ipForwarding,
   ipv6Forwarding,
   isAdjacent,
+  legOf,
   localAddresses,
   notAdjacentText,
 } from "./netinfo.ts";
@@ -149,11 +150,11 @@ async function serverFindings(
   ip: string,
 ): Promise<Finding[]> {
   const subject = `${ip} of ${serviceKey(vip)}`;
-  if (!isAdjacent(daemon.iface, ip)) {
+  if (!isAdjacent(daemon.legs, ip)) {
     return [finding(
       "adjacency",
       subject,
-      `${ip} ${notAdjacentText(daemon.iface, ip)}: DR needs real servers on the same L2 segment`,
+      `${ip} ${notAdjacentText(daemon.legs, ip)}: DR needs real servers on the same L2 segment`,
       "",
       `dsr rip del ${
         hostPort(vip.vip, vip.port)
@@ -170,7 +171,7 @@ async function serverFindings(
         ip.includes(":") ? "Neighbor Solicitations" : "ARP"
       } from the balancer`,
     `${ip} is at ${mac}`,
-    `check that ${ip} is up and on the segment of ${daemon.iface.name}`,
+    `check that ${ip} is up and on the segment of ${daemon.legs[legOf(daemon.legs, ip)].name}`,
   )];
   if (!mac || vip.proto !== "tcp" || vip.port === 0) return out;
   const target = {

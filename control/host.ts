@@ -41,8 +41,11 @@ export interface Dataplane {
   readonly appliedGeneration: number;
   /** Called when the worker dies on its own. */
   onFailure: (message: string) => void;
-  /** @throws {RuntimeError} when the capture cannot be opened */
-  start(iface: string, maxFlows: number): Promise<void>;
+  /**
+   * Opens the capture on every interface (the legs, in order).
+   * @throws {RuntimeError} when a capture cannot be opened
+   */
+  start(ifaces: readonly string[], maxFlows: number): Promise<void>;
   publish(program: Program): void;
   /** Announces a VIP (either family): gratuitous ARP, or an unsolicited Neighbor Advertisement. */
   garp(vip: string): void;

@@ -93,28 +93,50 @@ export async function localAddresses(): Promise<{ ip: string; iface: string }[]>
   );
 }
 
-/** Whether `ip` (either family) lies on a subnet directly connected to the interface. */
-export function isAdjacent(info: IfaceInfo, ip: string): boolean {
-  if (ip.includes(":")) {
-    const bytes = parseIpv6(ip);
-    return (info.subnets6 ?? []).some((net) => net6Contains(net, bytes));
-  }
-  const value = parseIpv4(ip);
-  return info.subnets.some((net) => netContains(net, value));
+/**
+ * Whether `ip` (either family) lies on a subnet directly connected to the
+ * interface, or to one of the legs of a balancer with several.
+ */
+export function isAdjacent(info: IfaceInfo | readonly IfaceInfo[], ip: string): boolean {
+  return legOf(info, ip) >= 0;
 }
 
 /**
- * Why `ip` is not adjacent, for messages: `is not on 198.18.0.0/24 of eth0`,
- * or `is IPv6 and eth0 has no IPv6 subnet`.
+ * The leg (index into `legs`) whose subnets hold `ip` (either family), the
+ * first listed when several do; -1 when none does.
  */
-export function notAdjacentText(info: IfaceInfo, ip: string): string {
-  const v6 = ip.includes(":");
-  const nets = v6 ? (info.subnets6 ?? []).map(formatNet6) : info.subnets.map(formatNet);
-  if (nets.length === 0) {
-    const family = v6 ? "IPv6" : "IPv4";
-    return `is ${family} and ${info.name} has no ${family} subnet`;
+export function legOf(legs: IfaceInfo | readonly IfaceInfo[], ip: string): number {
+  const all = asLegs(legs);
+  if (ip.includes(":")) {
+    const bytes = parseIpv6(ip);
+    return all.findIndex((info) => (info.subnets6 ?? []).some((net) => net6Contains(net, bytes)));
   }
-  return `is not on ${nets.join(", ")} of ${info.name}`;
+  const value = parseIpv4(ip);
+  return all.findIndex((info) => info.subnets.some((net) => netContains(net, value)));
+}
+
+/**
+ * Why `ip` is not adjacent, for messages: `is not on 198.18.0.0/24 of eth0`
+ * (`… of eth0 or 198.18.1.0/24 of eth1` over several legs), or `is IPv6 and
+ * eth0 has no IPv6 subnet`.
+ */
+export function notAdjacentText(info: IfaceInfo | readonly IfaceInfo[], ip: string): string {
+  const v6 = ip.includes(":");
+  const legs = asLegs(info);
+  const on = legs.flatMap((leg) => {
+    const nets = v6 ? (leg.subnets6 ?? []).map(formatNet6) : leg.subnets.map(formatNet);
+    return nets.length === 0 ? [] : [`${nets.join(", ")} of ${leg.name}`];
+  });
+  if (on.length === 0) {
+    const family = v6 ? "IPv6" : "IPv4";
+    const names = legs.map((leg) => leg.name).join(", ");
+    return `is ${family} and ${names} ${legs.length > 1 ? "have" : "has"} no ${family} subnet`;
+  }
+  return `is not on ${on.join(" or ")}`;
+}
+
+function asLegs(info: IfaceInfo | readonly IfaceInfo[]): readonly IfaceInfo[] {
+  return "name" in info ? [info] : info;
 }
 
 /**

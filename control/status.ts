@@ -72,7 +72,14 @@ export interface VipStatus {
 
 /** The document of `GET /v1/status`. */
 export interface Status {
+  /** The interface; of a balancer with several legs, the first. */
   iface: string;
+  /**
+   * Every interface the balancer runs on, in `--iface` order (one for most
+   * balancers); absent from the status of a daemon older than legs.
+   */
+  ifaces?: string[];
+  /** The MAC of `iface`. */
   mac: string;
   uptimeSeconds: number;
   flows: number;
@@ -96,6 +103,7 @@ export interface Status {
 /** What status needs from the daemon. */
 export interface StatusInput {
   iface: string;
+  ifaces: string[];
   mac: string;
   startedAt: number;
   config: Config;
@@ -136,6 +144,7 @@ export function buildStatus(input: StatusInput): Status {
   });
   return {
     iface: input.iface,
+    ifaces: input.ifaces,
     mac: input.mac,
     uptimeSeconds: Math.round((Date.now() - input.startedAt) / 100) / 10,
     flows: g[G_FLOWS],

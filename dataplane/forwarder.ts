@@ -77,7 +77,10 @@ import {
   G_NA_REPLIES,
   G_OTHER_MAC,
   G_PMTU_FORWARDED,
+  type LegProgram,
+  MAX_NEIGHBORS,
   type Program,
+  programLegs,
   S_BYTES,
   S_CONNECTIONS,
   S_PACKETS,
@@ -150,11 +153,7 @@ export class Forwarder {
   /** The target address of the NDP message being handled. */
   readonly #target6 = new Int32Array(4);
   /** The flow an ICMPv6 error embeds, as the client sent it (for `hashFlow6`). */
-  readonly #embedded6: Flow6 & {
-    srcPort: number;
-    dstPort: number;
-    protocol: number;
-  } = {
+  readonly #embedded6: Flow6 & { srcPort: number; dstPort: number; protocol: number } = {
     src6: new Int32Array(4),
     dst6: new Int32Array(4),
     srcPort: 0,
@@ -175,7 +174,22 @@ export class Forwarder {
   #persist = new Map<number, FlowTable>();
   #usable: Uint8Array = new Uint8Array(0);
   #evictedSeen = 0;
-  /** The program's MAC as a 32-bit and a 16-bit number, for the fast path's one comparison. */
+  /**
+   * The leg (index into the program's legs) a VERDICT_FORWARD leaves by:
+   * its real server's. Always 0 on a balancer with one leg.
+   */
+  outLeg = 0;
+  /** The program's legs; one unless the balancer has several interfaces. */
+  #legs: LegProgram[] = [];
+  /** Each leg's MTU, and each neighbour slot's leg, read per forwarded frame. */
+  #legMtu = new Int32Array(1);
+  #neighborLeg: Uint8Array = ONE_LEG;
+  /** The leg frames are read from now (see {@link receiveOn}), and its MAC and addresses. */
+  #in = 0;
+  #inMac: Uint8Array = new Uint8Array(6);
+  #inIp = 0;
+  #inIp6: Int32Array | undefined;
+  /** The receiving leg's MAC as a 32-bit and a 16-bit number, for the fast path's one comparison. */
   #macHigh = 0;
   #macLow = 0;
   /** An IPv6 frame's source (0-3) and destination (4-7) address words, for the fast path. */
@@ -253,9 +267,7 @@ export class Forwarder {
     const slots6: [Int32Array, number, number][] = [];
     for (let slot = 0; ips6 !== undefined && slot * 4 < ips6.length; slot++) {
       const w = slot * 4;
-      if ((ips6[w] | ips6[w + 1] | ips6[w + 2] | ips6[w + 3]) !== 0) {
-        slots6.push([ips6, w, slot]);
-      }
+      if ((ips6[w] | ips6[w + 1] | ips6[w + 2] | ips6[w + 3]) !== 0) slots6.push([ips6, w, slot]);
     }
     this.#neighborSlot6 = new AddressTable6(slots6);
     this.#usable = usableBackends(program);
@@ -276,7 +288,30 @@ export class Forwarder {
     }
     this.#program = program;
     this.#fast = this.#fastPath && !program.standby;
-    const m = program.mac;
+    this.#legs = programLegs(program);
+    this.#legMtu = Int32Array.from(this.#legs, (leg) => leg.mtu);
+    this.#neighborLeg = program.neighborLeg ?? ONE_LEG;
+    this.#receive(this.#in < this.#legs.length ? this.#in : 0);
+  }
+
+  /**
+   * Says which leg the next frames come from (the loop calls it before it
+   * drains each leg): a frame is the balancer's when addressed to that leg's
+   * MAC, and answers go out from it. A leg the program does not have is
+   * ignored.
+   */
+  receiveOn(leg: number): void {
+    if (leg !== this.#in && leg < this.#legs.length) this.#receive(leg);
+  }
+
+  #receive(leg: number): void {
+    this.#in = leg;
+    const own = this.#legs[leg];
+    if (own === undefined) return;
+    const m = own.mac;
+    this.#inMac = m;
+    this.#inIp = own.ip;
+    this.#inIp6 = own.ip6;
     this.#macHigh = (m[0] << 24) | (m[1] << 16) | (m[2] << 8) | m[3];
     this.#macLow = (m[4] << 8) | m[5];
   }
@@ -299,13 +334,10 @@ export class Forwarder {
     const program = this.#program;
     if (
       !this.#fast || program === null || len < 42 || len > frame.length ||
-      ((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) !==
-        this.#macHigh ||
+      ((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) !== this.#macHigh ||
       ((frame[4] << 8) | frame[5]) !== this.#macLow
     ) return this.#general(frame, len, tx, now);
-    if (frame[12] === 0x86 && frame[13] === 0xdd) {
-      return this.#fast6(frame, len, tx, now, program);
-    }
+    if (frame[12] === 0x86 && frame[13] === 0xdd) return this.#fast6(frame, len, tx, now, program);
     if (
       frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14] !== 0x45 ||
       (frame[20] & 0x3f) !== 0 || frame[21] !== 0
@@ -315,26 +347,20 @@ export class Forwarder {
     let flags = 0;
     if (proto === PROTO_TCP) {
       // The TCP header must fit and its data offset lie within the datagram.
-      if (total < 40 || 14 + total > len) {
-        return this.#general(frame, len, tx, now);
-      }
+      if (total < 40 || 14 + total > len) return this.#general(frame, len, tx, now);
       const dataOffset = (frame[46] >> 4) * 4;
-      if (dataOffset < 20 || dataOffset > total - 20) {
-        return this.#general(frame, len, tx, now);
-      }
+      if (dataOffset < 20 || dataOffset > total - 20) return this.#general(frame, len, tx, now);
       flags = frame[47];
     } else if (proto !== PROTO_UDP || total < 28 || 14 + total > len) {
       return this.#general(frame, len, tx, now);
     }
-    const dstIp = ((frame[30] << 24) | (frame[31] << 16) | (frame[32] << 8) | frame[33]) >>>
-      0;
+    const dstIp = ((frame[30] << 24) | (frame[31] << 16) | (frame[32] << 8) | frame[33]) >>> 0;
     const dstPort = (frame[36] << 8) | frame[37];
     const service = this.#index.find(dstIp, dstPort, proto);
     if (service === null) return this.#general(frame, len, tx, now);
     const flows = this.flows;
     const slot = flows.lookup(
-      ((frame[26] << 24) | (frame[27] << 16) | (frame[28] << 8) | frame[29]) >>>
-        0,
+      ((frame[26] << 24) | (frame[27] << 16) | (frame[28] << 8) | frame[29]) >>> 0,
       ((((frame[34] << 8) | frame[35]) << 16) | dstPort) >>> 0,
       service.id,
     );
@@ -343,12 +369,10 @@ export class Forwarder {
     const neighbor = program.backendNeighbor[backend];
     if (
       neighbor < 0 || this.shared.neighborSeen[neighbor] === 0 ||
-      len - 14 > program.mtu
-    ) {
-      return this.#general(frame, len, tx, now);
-    }
+      len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]
+    ) return this.#general(frame, len, tx, now);
     this.#hit(slot, backend, proto === PROTO_TCP, flags, now);
-    return this.#forward(frame, len, program, service.id, backend, neighbor);
+    return this.#forward(frame, len, service.id, backend, neighbor);
   }
 
   /**
@@ -356,13 +380,7 @@ export class Forwarder {
    * after the fixed header (no extension header, so no fragment), of a known
    * flow, to a resolved real server; anything else takes the general path.
    */
-  #fast6(
-    frame: Uint8Array,
-    len: number,
-    tx: Uint8Array,
-    now: number,
-    program: Program,
-  ): number {
+  #fast6(frame: Uint8Array, len: number, tx: Uint8Array, now: number, program: Program): number {
     const payload = (frame[18] << 8) | frame[19];
     if (len < 62 || (frame[14] >> 4) !== 6 || 54 + payload > len) {
       return this.#general(frame, len, tx, now);
@@ -372,44 +390,37 @@ export class Forwarder {
     if (proto === PROTO_TCP) {
       if (payload < 20) return this.#general(frame, len, tx, now);
       const dataOffset = (frame[66] >> 4) * 4;
-      if (dataOffset < 20 || dataOffset > payload) {
-        return this.#general(frame, len, tx, now);
-      }
+      if (dataOffset < 20 || dataOffset > payload) return this.#general(frame, len, tx, now);
       flags = frame[67];
     } else if (proto !== PROTO_UDP || payload < 8) {
       return this.#general(frame, len, tx, now);
     }
     const key = this.#key6;
     for (let w = 0, at = 22; w < 8; w++, at += 4) {
-      key[w] = (frame[at] << 24) | (frame[at + 1] << 16) |
-        (frame[at + 2] << 8) | frame[at + 3];
+      key[w] = (frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3];
     }
     const dstPort = (frame[56] << 8) | frame[57];
     const service = this.#index.find6(key, 4, dstPort, proto);
     if (service === null) return this.#general(frame, len, tx, now);
     const flows = this.flows;
-    const ports = ((((frame[54] << 8) | frame[55]) << 16) | dstPort) >>> 0;
+    // Signed: an unsigned value above 2^31 is no small integer and would be
+    // boxed in a new heap number when passed on (16 bytes a packet, measured
+    // by bench/alloc_bench.ts); the table compares the 32 bits either way.
+    const ports = (((frame[54] << 8) | frame[55]) << 16) | dstPort;
     const slot = flows.lookup6(key, 0, ports, service.id);
     if (slot < 0) return this.#general(frame, len, tx, now);
     const backend = flows.backend(slot);
     const neighbor = program.backendNeighbor[backend];
     if (
       neighbor < 0 || this.shared.neighborSeen[neighbor] === 0 ||
-      len - 14 > program.mtu
-    ) {
-      return this.#general(frame, len, tx, now);
-    }
+      len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]
+    ) return this.#general(frame, len, tx, now);
     this.#hit(slot, backend, proto === PROTO_TCP, flags, now);
-    return this.#forward(frame, len, program, service.id, backend, neighbor);
+    return this.#forward(frame, len, service.id, backend, neighbor);
   }
 
   /** Every frame the fast path of `process` leaves: parsed whole, then decided. */
-  #general(
-    frame: Uint8Array,
-    len: number,
-    tx: Uint8Array,
-    now: number,
-  ): number {
+  #general(frame: Uint8Array, len: number, tx: Uint8Array, now: number): number {
     const program = this.#program;
     const g = this.shared.global;
     // Capture is promiscuous: a frame flooded or mirrored to this port is
@@ -417,11 +428,8 @@ export class Forwarder {
     // is shows before any parsing; broadcast is ARP's and the NDP multicasts
     // are IPv6's, and nothing else of theirs is acted on.
     let to = TO_US;
-    if (
-      program !== null &&
-      (len < frame.length ? len : frame.length) >= ETH_HEADER_LENGTH
-    ) {
-      to = destinationOf(frame, program.mac);
+    if (program !== null && (len < frame.length ? len : frame.length) >= ETH_HEADER_LENGTH) {
+      to = destinationOf(frame, this.#inMac);
       const type = (frame[12] << 8) | frame[13];
       if (
         to === TO_OTHER || (to === TO_BROADCAST && type !== ETHERTYPE_ARP) ||
@@ -444,8 +452,7 @@ export class Forwarder {
     if (!v4 && kind !== KIND_IPV6) return VERDICT_IGNORE;
     if (
       !v4 && v.protocol === PROTO_ICMPV6 &&
-      (v.icmpType === ICMP6_NEIGHBOR_SOLICITATION ||
-        v.icmpType === ICMP6_NEIGHBOR_ADVERTISEMENT)
+      (v.icmpType === ICMP6_NEIGHBOR_SOLICITATION || v.icmpType === ICMP6_NEIGHBOR_ADVERTISEMENT)
     ) return this.#ndp(frame, tx, program);
     if (to === TO_NDP_MULTICAST) {
       // Of IPv6 to a multicast MAC only Neighbor Discovery is the balancer's business.
@@ -456,15 +463,12 @@ export class Forwarder {
       if (!this.#index.hasVip6(v.dst6, 0)) {
         if (
           v.protocol === PROTO_TCP && v.hasPorts && this.probes.waiting &&
-          program.ip6 !== undefined && sameWords(v.dst6, program.ip6)
+          this.#inIp6 !== undefined && sameWords(v.dst6, this.#inIp6)
         ) this.#probeAnswer6(frame);
         return VERDICT_IGNORE;
       }
     } else if (!this.#index.hasVip(v.dstIp)) {
-      if (
-        v.dstIp === program.ip && v.protocol === PROTO_TCP && v.hasPorts &&
-        this.probes.waiting
-      ) {
+      if (v.dstIp === this.#inIp && v.protocol === PROTO_TCP && v.hasPorts && this.probes.waiting) {
         this.#probeAnswer(frame);
       }
       return VERDICT_IGNORE;
@@ -480,8 +484,8 @@ export class Forwarder {
       : v.protocol === PROTO_ICMPV6 && v.icmpType === ICMP6_ECHO_REQUEST;
     if (echo && !v.isFragment) {
       this.replyLength = v4
-        ? writeIcmpEchoReply(tx, frame, v, program.mac)
-        : writeIcmp6EchoReply(tx, frame, v, program.mac);
+        ? writeIcmpEchoReply(tx, frame, v, this.#inMac)
+        : writeIcmp6EchoReply(tx, frame, v, this.#inMac);
       if (this.replyLength === 0) {
         g[G_DROP_OVERSIZE]++;
         return VERDICT_DROP;
@@ -493,8 +497,7 @@ export class Forwarder {
     if (
       !v.isFragment &&
       (v4
-        ? v.protocol === PROTO_ICMP && v.icmpType === ICMP_UNREACHABLE &&
-          v.icmpCode === 4
+        ? v.protocol === PROTO_ICMP && v.icmpType === ICMP_UNREACHABLE && v.icmpCode === 4
         : v.protocol === PROTO_ICMPV6 && v.icmpType === ICMP6_PACKET_TOO_BIG)
     ) return this.#pathMtu(frame, len, program);
 
@@ -532,24 +535,9 @@ export class Forwarder {
         return VERDICT_DROP;
       }
       if (v.isFragment && v4) {
-        this.fragments.remember(
-          v.srcIp,
-          v.dstIp,
-          v.ipId,
-          v.protocol,
-          service.id,
-          backend,
-          now,
-        );
+        this.fragments.remember(v.srcIp, v.dstIp, v.ipId, v.protocol, service.id, backend, now);
       } else if (v.isFragment) {
-        this.fragments6.remember(
-          v.src6,
-          v.dst6,
-          v.ipId,
-          service.id,
-          backend,
-          now,
-        );
+        this.fragments6.remember(v.src6, v.dst6, v.ipId, service.id, backend, now);
       }
     }
 
@@ -559,23 +547,25 @@ export class Forwarder {
       g[G_DROP_NO_BACKEND]++;
       return VERDICT_DROP;
     }
-    if (len - 14 > program.mtu) {
+    if (len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]) {
       g[G_DROP_OVERSIZE]++;
       return VERDICT_DROP;
     }
-    return this.#forward(frame, len, program, service.id, backend, neighbor);
+    return this.#forward(frame, len, service.id, backend, neighbor);
   }
 
   /** Rewrites the frame's MACs towards `neighbor` and counts it for its service and backend. */
   #forward(
     frame: Uint8Array,
     len: number,
-    program: Program,
     service: number,
     backend: number,
     neighbor: number,
   ): number {
-    rewriteMacs(frame, this.shared.neighborMacs, neighbor * 8, program.mac);
+    // Out of the real server's leg, from that leg's MAC.
+    const out = this.#neighborLeg[neighbor];
+    this.outLeg = out;
+    rewriteMacs(frame, this.shared.neighborMacs, neighbor * 8, this.#legs[out].mac);
     const s = this.shared.services;
     const sBase = service * S_STRIDE;
     s[sBase + S_PACKETS]++;
@@ -597,54 +587,45 @@ export class Forwarder {
     this.#evictedSeen = evicted;
   }
 
+  /** Whether `frame[at, at + 6)` is the MAC of one of the balancer's legs (not a claim). */
+  #ownMac(frame: Uint8Array, at: number): boolean {
+    for (const leg of this.#legs) if (sameMac(frame, at, leg.mac)) return true;
+    return false;
+  }
+
   #probeAnswer(frame: Uint8Array): void {
     const v = this.view;
     const at = v.l4Offset + 8;
-    const ack = ((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) |
-      frame[at + 3]) >>> 0;
-    const hit = this.probes.match(
-      v.srcIp,
-      v.srcPort,
-      v.dstPort,
-      v.tcpFlags,
-      ack,
-    );
+    const ack =
+      ((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]) >>> 0;
+    const hit = this.probes.match(v.srcIp, v.srcPort, v.dstPort, v.tcpFlags, ack);
     if (hit) this.probeAnswers.push(hit);
   }
 
   #probeAnswer6(frame: Uint8Array): void {
     const v = this.view;
     const ack = u32(frame, v.l4Offset + 8);
-    const hit = this.probes.match6(
-      v.src6,
-      v.srcPort,
-      v.dstPort,
-      v.tcpFlags,
-      ack,
-    );
+    const hit = this.probes.match6(v.src6, v.srcPort, v.dstPort, v.tcpFlags, ack);
     if (hit) this.probeAnswers.push(hit);
   }
 
   #arp(frame: Uint8Array, tx: Uint8Array, program: Program): number {
     const v = this.view;
-    if (this.#index.hasVip(v.arpSenderIp) && !sameMac(frame, 22, program.mac)) {
-      this.vipClaims.push({
-        vip: formatIpv4(v.arpSenderIp),
-        mac: formatMac(frame, 22),
-      });
+    if (this.#index.hasVip(v.arpSenderIp) && !this.#ownMac(frame, 22)) {
+      this.vipClaims.push({ vip: formatIpv4(v.arpSenderIp), mac: formatMac(frame, 22) });
     }
     const slot = this.#neighborSlot.get(v.arpSenderIp);
-    if (slot !== undefined && v.arpSenderIp !== 0) {
+    // Only on the real server's own leg: a MAC heard elsewhere is not the one to send to.
+    if (slot !== undefined && v.arpSenderIp !== 0 && this.#neighborLeg[slot] === this.#in) {
       // Learn from requests and replies alike: both carry the sender's MAC.
       copyMac(this.shared.neighborMacs, slot * 8, frame, 22);
       this.shared.neighborSeen[slot] = Date.now();
     }
     if (
-      v.arpOp === 1 && !program.standby && !program.routed &&
-      this.#index.hasVip(v.arpTargetIp) &&
+      v.arpOp === 1 && !program.standby && !program.routed && this.#index.hasVip(v.arpTargetIp) &&
       v.arpSenderIp !== v.arpTargetIp
     ) {
-      this.replyLength = writeArpReply(tx, frame, v, program.mac);
+      this.replyLength = writeArpReply(tx, frame, v, this.#inMac);
       this.shared.global[G_ARP_REPLIES]++;
       return VERDICT_REPLY;
     }
@@ -678,8 +659,7 @@ export class Forwarder {
     }
     const target = this.#target6;
     for (let w = 0, at = l4 + 8; w < 4; w++, at += 4) {
-      target[w] = (frame[at] << 24) | (frame[at + 1] << 16) |
-        (frame[at + 2] << 8) | frame[at + 3];
+      target[w] = (frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3];
     }
     const src = v.src6;
     const unspecified = (src[0] | src[1] | src[2] | src[3]) === 0;
@@ -687,17 +667,16 @@ export class Forwarder {
     const slot = this.#neighborSlot6.get(solicit ? src : target, 0);
     // An advertisement without the option comes from the target's own MAC.
     const from = macAt >= 0 ? macAt : 6;
-    if (slot >= 0 && !unspecified && (macAt >= 0 || !solicit)) {
+    if (
+      slot >= 0 && !unspecified && (macAt >= 0 || !solicit) && this.#neighborLeg[slot] === this.#in
+    ) {
       copyMac(this.shared.neighborMacs, slot * 8, frame, from);
       this.shared.neighborSeen[slot] = Date.now();
     }
     const vip = this.#index.hasVip6(target, 0);
     if (!solicit) {
-      if (vip && !sameMac(frame, from, program.mac)) {
-        this.vipClaims.push({
-          vip: formatIpv6(frame, l4 + 8),
-          mac: formatMac(frame, from),
-        });
+      if (vip && !this.#ownMac(frame, from)) {
+        this.vipClaims.push({ vip: formatIpv6(frame, l4 + 8), mac: formatMac(frame, from) });
       }
       return VERDICT_IGNORE;
     }
@@ -706,7 +685,7 @@ export class Forwarder {
     // Duplicate address detection (from ::) is answered to all-nodes, unsolicited
     // (RFC 4861 §7.2.4), which tells the prober the VIP is taken.
     const a = this.#advert;
-    a.mac = program.mac;
+    a.mac = this.#inMac;
     a.dstMac = unspecified ? ALL_NODES_MAC : frame;
     a.dstMacAt = unspecified ? 0 : from;
     a.dst = unspecified ? ALL_NODES : src;
@@ -738,25 +717,19 @@ export class Forwarder {
     if (v4) {
       const ihl = (frame[inner] & 15) * 4;
       at = inner + ihl;
-      if (
-        inner + 20 > end || frame[inner] >> 4 !== 4 || ihl < 20 || at + 8 > end
-      ) {
+      if (inner + 20 > end || frame[inner] >> 4 !== 4 || ihl < 20 || at + 8 > end) {
         return this.#noFlow();
       }
       proto = frame[inner + 9];
       client = u32(frame, inner + 16);
       vipPort = (frame[at] << 8) | frame[at + 1];
-      if (u32(frame, inner + 12) === v.dstIp) {
-        service = this.#index.find(v.dstIp, vipPort, proto);
-      }
+      if (u32(frame, inner + 12) === v.dstIp) service = this.#index.find(v.dstIp, vipPort, proto);
     } else {
       at = inner + 40;
       if (frame[inner] >> 4 !== 6 || at + 8 > end) return this.#noFlow();
       proto = frame[inner + 6];
       // key: the client (the reply's destination) in 0-3, the VIP (its source) in 4-7.
-      for (let w = 0, b = inner + 24; w < 4; w++, b += 4) {
-        key[w] = u32(frame, b) | 0;
-      }
+      for (let w = 0, b = inner + 24; w < 4; w++, b += 4) key[w] = u32(frame, b) | 0;
       let same = true;
       for (let w = 0, b = inner + 8; w < 4; w++, b += 4) {
         key[4 + w] = u32(frame, b) | 0;
@@ -765,29 +738,18 @@ export class Forwarder {
       vipPort = (frame[at] << 8) | frame[at + 1];
       if (same) service = this.#index.find6(key, 4, vipPort, proto);
     }
-    if (service === null || (proto !== PROTO_TCP && proto !== PROTO_UDP)) {
-      return this.#noFlow();
-    }
+    if (service === null || (proto !== PROTO_TCP && proto !== PROTO_UDP)) return this.#noFlow();
     const clientPort = (frame[at + 2] << 8) | frame[at + 3];
-    const ports = ((clientPort << 16) | vipPort) >>> 0;
+    const ports = (clientPort << 16) | vipPort; // signed: see #fast6
     const slot = v4
       ? this.flows.lookup(client, ports, service.id)
       : this.flows.lookup6(key, 0, ports, service.id);
     let backend = -1;
     if (slot >= 0) backend = this.flows.backend(slot);
-    else if (
-      service.sched.kind === SCHED_MH || service.sched.kind === SCHED_SH
-    ) {
+    else if (service.sched.kind === SCHED_MH || service.sched.kind === SCHED_SH) {
       let flowHash: number, srcHash: number;
       if (v4) {
-        flowHash = hashFlow(
-          client,
-          clientPort,
-          v.dstIp,
-          vipPort,
-          proto,
-          this.#seed,
-        );
+        flowHash = hashFlow(client, clientPort, v.dstIp, vipPort, proto, this.#seed);
         srcHash = hashAddr(client, this.#seed);
       } else {
         const e = this.#embedded6;
@@ -801,24 +763,16 @@ export class Forwarder {
         flowHash = hashFlow6(e, this.#seed);
         srcHash = hashAddr6(key, 0, this.#seed);
       }
-      backend = pick(
-        service.sched,
-        flowHash,
-        srcHash,
-        this.shared.active,
-        this.shared.inactive,
-      );
+      backend = pick(service.sched, flowHash, srcHash, this.shared.active, this.shared.inactive);
     }
     const neighbor = backend < 0 ? -1 : program.backendNeighbor[backend];
-    if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0) {
-      return this.#noFlow();
-    }
-    if (len - 14 > program.mtu) {
+    if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0) return this.#noFlow();
+    if (len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]) {
       g[G_DROP_OVERSIZE]++;
       return VERDICT_DROP;
     }
     g[G_PMTU_FORWARDED]++;
-    return this.#forward(frame, len, program, service.id, backend, neighbor);
+    return this.#forward(frame, len, service.id, backend, neighbor);
   }
 
   #noFlow(): number {
@@ -836,7 +790,7 @@ export class Forwarder {
     const v4 = v.kind === KIND_IPV4;
     const slot = v4
       ? flows.lookup(v.srcIp, ports, service.id)
-      : flows.lookup6(v.src6, 0, ports, service.id);
+      : flows.lookup6(v.src6, 0, ports | 0, service.id);
     if (slot >= 0) {
       const backend = flows.backend(slot);
       this.#hit(slot, backend, tcp, v.tcpFlags, now);
@@ -846,7 +800,7 @@ export class Forwarder {
     if (backend < 0) return -1;
     const state = tcp ? firstTcpState(v.tcpFlags) : FLOW_UDP;
     if (v4) flows.insert(v.srcIp, ports, service.id, backend, state, now);
-    else flows.insert6(v.src6, 0, ports, service.id, backend, state, now);
+    else flows.insert6(v.src6, 0, ports | 0, service.id, backend, state, now);
     if (state === FLOW_ESTABLISHED) this.shared.active[backend]++;
     else this.shared.inactive[backend]++;
     this.shared.backends[backend * B_STRIDE + B_CONNECTIONS]++;
@@ -869,13 +823,7 @@ export class Forwarder {
   }
 
   /** A packet of the flow in `slot`: its TCP state moves on with `flags`, its expiry and LRU place with `now`. */
-  #hit(
-    slot: number,
-    backend: number,
-    tcp: boolean,
-    flags: number,
-    now: number,
-  ): void {
+  #hit(slot: number, backend: number, tcp: boolean, flags: number, now: number): void {
     const flows = this.flows;
     const before = flows.state(slot);
     const after = tcp ? nextTcpState(before, flags) : FLOW_UDP;
@@ -959,6 +907,8 @@ export function nextTcpState(state: number, flags: number): number {
 }
 
 const ICMP_UNREACHABLE = 3;
+/** The neighbour legs of a balancer with one leg: every slot on leg 0. */
+const ONE_LEG = new Uint8Array(MAX_NEIGHBORS);
 const ICMP6_PACKET_TOO_BIG = 2;
 
 function u32(b: Uint8Array, i: number): number {
@@ -969,14 +919,10 @@ function u32(b: Uint8Array, i: number): number {
 function destinationOf(frame: Uint8Array, mac: Uint8Array): number {
   if (sameMac(frame, 0, mac)) return TO_US;
   const b0 = frame[0], b1 = frame[1], b2 = frame[2];
-  if ((b0 & b1 & b2 & frame[3] & frame[4] & frame[5]) === 0xff) {
-    return TO_BROADCAST;
-  }
+  if ((b0 & b1 & b2 & frame[3] & frame[4] & frame[5]) === 0xff) return TO_BROADCAST;
   if (b0 === 0x33 && b1 === 0x33) {
     if (b2 === 0xff) return TO_NDP_MULTICAST;
-    if (b2 === 0 && frame[3] === 0 && frame[4] === 0 && frame[5] === 1) {
-      return TO_NDP_MULTICAST;
-    }
+    if (b2 === 0 && frame[3] === 0 && frame[4] === 0 && frame[5] === 1) return TO_NDP_MULTICAST;
   }
   return TO_OTHER;
 }

@@ -20,6 +20,14 @@ export interface PacketIo {
    */
   send(frame: Uint8Array, len: number): boolean;
   /**
+   * Sends the first `len` bytes of the frame another leg's PacketIo last
+   * read (its `rx`, rewritten in place) out of this interface: a balancer
+   * with several legs takes a frame on one and forwards it by another. The
+   * frame is copied into this leg's batch, so `from` may read on at once;
+   * false when the send failed.
+   */
+  forward(from: PacketIo, len: number): boolean;
+  /**
    * Sends whatever waits in the batch; returns how many batched frames
    * failed since the last call, those of batches sent meanwhile included.
    */
@@ -58,6 +66,11 @@ export class MemoryPacketIo implements PacketIo {
 
   send(frame: Uint8Array, len: number): boolean {
     this.sent.push(frame.slice(0, len));
+    return true;
+  }
+
+  forward(from: PacketIo, len: number): boolean {
+    this.sent.push(from.rx.slice(0, len));
     return true;
   }
 

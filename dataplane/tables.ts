@@ -186,6 +186,34 @@ export interface Program {
    * withdrawn VIP stays unreachable. Absent: false.
    */
   routed?: boolean;
+  /**
+   * Every leg of a balancer with several interfaces (`--iface` more than
+   * once), in the order given; the first is the leg of `mac`, `ip`, `ip6`
+   * and `mtu` above. VIP traffic is taken on every leg, and a frame leaves
+   * by its real server's leg with that leg's MAC. Absent: one leg, the one
+   * above.
+   */
+  legs?: LegProgram[];
+  /** The leg (index into `legs`) of each neighbour slot; absent: leg 0 for all. */
+  neighborLeg?: Uint8Array;
+}
+
+/** One interface of the balancer as the data plane runs it. */
+export interface LegProgram {
+  /** The interface's MAC: the source of what leaves by it, and the destination it takes. */
+  mac: Uint8Array;
+  /** Its first IPv4 address (0 without one): the source of ARP requests and probes on it. */
+  ip: number;
+  /** Its first global IPv6 address (four words), the source of Neighbor Solicitations; absent without. */
+  ip6?: Int32Array;
+  mtu: number;
+}
+
+/** The legs of `program`: its `legs`, or the one leg its own fields describe. */
+export function programLegs(program: Program): LegProgram[] {
+  if (program.legs !== undefined && program.legs.length > 0) return program.legs;
+  const { mac, ip, ip6, mtu } = program;
+  return [ip6 === undefined ? { mac, ip, mtu } : { mac, ip, ip6, mtu }];
 }
 
 /**

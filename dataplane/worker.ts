@@ -1,18 +1,20 @@
 /**
- * Worker entry of the data plane: opens the interface with libpcap and runs
- * the forwarding loop on this thread, so the control thread never waits on
- * packet I/O. Talks to the control thread by messages and shared memory only.
+ * Worker entry of the data plane: opens the interface (each leg of a
+ * balancer with several) with libpcap and runs the forwarding loop on this
+ * thread, so the control thread never waits on packet I/O. Talks to the
+ * control thread by messages and shared memory only.
  * @module
  */
 
-import { PcapPacketIo } from "../ffi/pcap_io.ts";
+import { PcapPacketIo, waitOnAny } from "../ffi/pcap_io.ts";
 import { ForwardingLoop, type LoopMessage, type LoopReport } from "./loop.ts";
 import type { SharedTables } from "./tables.ts";
 
 /** The first message the control thread sends. */
 export interface WorkerInit {
   type: "init";
-  iface: string;
+  /** The interfaces, in the order of the programs' legs (one for most balancers). */
+  ifaces: string[];
   shared: SharedTables;
   maxFlows: number;
 }
@@ -42,25 +44,32 @@ scope.onmessage = (event: MessageEvent<WorkerInit | LoopMessage>) => {
 };
 
 function start(init: WorkerInit): void {
-  let io: PcapPacketIo;
+  const ios: PcapPacketIo[] = [];
+  const closeAll = () => {
+    for (const io of ios) io.close();
+  };
   try {
-    io = new PcapPacketIo(init.iface);
+    for (const iface of init.ifaces) ios.push(new PcapPacketIo(iface));
   } catch (error) {
+    // Every leg or none: the legs opened already are released.
+    closeAll();
     scope.postMessage({ type: "error", message: (error as Error).message });
     return;
   }
-  loop = new ForwardingLoop(io, init.shared, {
+  loop = new ForwardingLoop(ios, init.shared, {
     maxFlows: init.maxFlows,
     report: (report) => scope.postMessage(report),
+    // One leg waits on its own capture, as before legs existed.
+    ...ios.length > 1 ? { wait: waitOnAny(ios) } : {},
   });
   scope.postMessage({ type: "ready" });
   loop.run().then(
     () => {
-      io.close();
+      closeAll();
       scope.postMessage({ type: "stopped" });
     },
     (error) => {
-      io.close();
+      closeAll();
       scope.postMessage({ type: "error", message: String(error) });
     },
   );

@@ -103,6 +103,8 @@ export class PcapPacketIo implements PacketIo {
   readonly tx: Uint8Array<ArrayBuffer>;
   readonly #slots: Uint8Array<ArrayBuffer>[] = [];
   readonly #slotPtrs: Deno.PointerObject[] = [];
+  /** The slots' addresses as BigInts, made once: the source of another leg's `forward`. */
+  readonly #slotAddrs: bigint[] = [];
   #slot = 0;
   /** Frames queued for sendmmsg: always slots 0 … queued-1. */
   #queued = 0;
@@ -148,6 +150,7 @@ export class PcapPacketIo implements PacketIo {
     for (let i = 0; i < BATCH; i++) {
       this.#slots.push(arena.subarray(i * this.#snaplen, (i + 1) * this.#snaplen));
       this.#slotPtrs.push(Deno.UnsafePointer.of(this.#slots[i])!);
+      this.#slotAddrs.push(Deno.UnsafePointer.value(this.#slotPtrs[i]) as bigint);
     }
     this.#mmsgPtr = Deno.UnsafePointer.of(this.#mmsg)!;
     this.#iovLen = new Uint32Array(this.#iovecs.buffer);
@@ -238,6 +241,11 @@ export class PcapPacketIo implements PacketIo {
     }
   }
 
+  /** The capture's descriptor, for a `poll` over several legs ({@link waitOnAny}). */
+  get fd(): number {
+    return this.#fd;
+  }
+
   /** The slot the last `next` filled. */
   get rx(): Uint8Array<ArrayBuffer> {
     return this.#slots[this.#slot];
@@ -294,6 +302,22 @@ export class PcapPacketIo implements PacketIo {
     ) === len;
   }
 
+  forward(from: PacketIo, len: number): boolean {
+    if (from === this) return this.send(this.rx, len);
+    if (len > this.#snaplen) return false;
+    // The other leg's slot is copied into ours (the queue's next slot, the
+    // one `rx` names), so it goes out in this leg's batch and the other leg
+    // may read its next frame into its own slot at once.
+    const slot = this.#queued;
+    if (from instanceof PcapPacketIo) {
+      this.#libc.memcpy(this.#slotPtrs[slot], from.#slotAddrs[from.#slot], sizeOf(len));
+    } else {
+      this.#slots[slot].set(from.rx.subarray(0, len));
+    }
+    this.#slot = slot;
+    return this.send(this.#slots[slot], len);
+  }
+
   flush(): number {
     const failed = this.#unsent + this.#sendQueued();
     this.#unsent = 0;
@@ -340,4 +364,25 @@ export class PcapPacketIo implements PacketIo {
     this.#closed = true;
     this.#pcap.pcap_close(this.#handle);
   }
+}
+
+/**
+ * The wait of a balancer with several legs: blocks until a frame may be
+ * waiting on any of `ios` or `ms` passes, with one `poll` on every capture
+ * descriptor (waiting on one leg would leave the others' frames lying for
+ * the whole wait). Made once; a wait allocates nothing.
+ */
+export function waitOnAny(ios: readonly PcapPacketIo[]): (ms: number) => void {
+  const libc = loadLibc();
+  const fds = new Int32Array(ios.length * 2);
+  const ptr = Deno.UnsafePointer.of(fds)!;
+  const count = BigInt(ios.length);
+  return (ms) => {
+    // struct pollfd: fd, then events and revents as two 16-bit halves.
+    for (let i = 0; i < ios.length; i++) {
+      fds[i * 2] = ios[i].fd;
+      fds[i * 2 + 1] = POLLIN;
+    }
+    libc.poll(ptr, count, ms);
+  };
 }

@@ -30,7 +30,8 @@ async function groupId(name: string): Promise<number> {
 export async function start(
   paths: Paths,
   opts: {
-    iface: string;
+    /** One interface, or each leg of a balancer with several. */
+    iface: string[];
     maxFlows: string;
     ingressDrop: boolean;
     metrics?: string;
@@ -88,10 +89,8 @@ export async function start(
     throw error;
   }
   const n = daemon.config.vips.length;
-  log(
-    "info",
-    `forwarding on ${daemon.iface.name} (${daemon.iface.mac}), ${n} virtual services, socket ${paths.socket}`,
-  );
+  const legs = daemon.legs.map((leg) => `${leg.name} (${leg.mac})`).join(" and ");
+  log("info", `forwarding on ${legs}, ${n} virtual services, socket ${paths.socket}`);
 
   const onHup = () => {
     daemon.reload().then(
