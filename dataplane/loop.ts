@@ -26,10 +26,10 @@ import {
   G_KERNEL_DROPS,
   G_RX,
   G_TX,
+  type LegProgram,
   M_APPLIED,
   M_POSTED,
   M_STOP,
-  type LegProgram,
   type Program,
   programLegs,
   type SharedTables,
@@ -138,11 +138,9 @@ export class ForwardingLoop {
     if (ios.length === 0) throw new RangeError("ForwardingLoop needs at least one PacketIo");
     this.ios = ios;
     this.io = ios[0];
-    this.#wait = options.wait ?? (ios.length === 1
-      ? (ms) => this.io.wait(ms)
-      : (ms) => {
-        for (const leg of ios) leg.wait(ms / ios.length);
-      });
+    this.#wait = options.wait ?? (ios.length === 1 ? (ms) => this.io.wait(ms) : (ms) => {
+      for (const leg of ios) leg.wait(ms / ios.length);
+    });
     const maxFlows = options.maxFlows ?? 1_000_000;
     this.forwarder = new Forwarder(shared, { maxFlows });
     this.#clock = options.clock ?? Date.now;
@@ -210,15 +208,18 @@ export class ForwardingLoop {
       if (leg.ip6 === undefined) return;
       const n = c.neighbor * 8;
       this.forwarder.probes.add(c.id, 0, c.port, c.srcPort, c.seq, c.vip6);
-      this.#send(writeTcpSyn6(this.ios[i].tx, {
-        srcMac: leg.mac,
-        dstMac: this.shared.neighborMacs.subarray(n, n + 6),
-        src: leg.ip6,
-        dst: c.vip6,
-        srcPort: c.srcPort,
-        dstPort: c.port,
-        seq: c.seq,
-      }));
+      this.#send(
+        writeTcpSyn6(this.ios[i].tx, {
+          srcMac: leg.mac,
+          dstMac: this.shared.neighborMacs.subarray(n, n + 6),
+          src: leg.ip6,
+          dst: c.vip6,
+          srcPort: c.srcPort,
+          dstPort: c.port,
+          seq: c.seq,
+        }),
+        i,
+      );
     } else if (program && c.type === "probe") {
       const i = this.#legOf(program, c.neighbor);
       const leg = this.#legs(program)[i];
@@ -252,7 +253,7 @@ export class ForwardingLoop {
   }
 
   /** Sends `len` bytes of leg `leg`'s tx buffer out of that leg. */
-  #send(len: number, leg = 0): void {
+  #send(len: number, leg: number): void {
     const io = this.ios[leg];
     if (!io.send(io.tx, len)) this.shared.global[G_DROP_SEND]++;
   }
