@@ -8,7 +8,7 @@ import { diffConfig } from "../../control/config_diff.ts";
 import { RuntimeError, UsageError } from "../../control/errors.ts";
 import type { ImportResult } from "../../control/import_result.ts";
 import { formatConfig, loadState } from "../../control/state_file.ts";
-import { DaemonClient, makeChange, type Paths, readConfig } from "../client.ts";
+import { DaemonClient, makeChange, type Paths, readConfig } from "../../client/mod.ts";
 import { printChanges } from "../print.ts";
 
 /** `dsr config export`. */
