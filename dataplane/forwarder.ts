@@ -652,6 +652,9 @@ export class Forwarder {
     const wanted = solicit ? OPTION_SOURCE_LL : OPTION_TARGET_LL;
     let macAt = -1;
     for (let at = l4 + 24; at < l4 + length;) {
+      // An option's length byte must lie within the message: past it is another
+      // frame's stale byte, or nothing at all in a buffer the frame fills (found by fuzzing).
+      if (at + 2 > l4 + length) return VERDICT_IGNORE;
       const size = frame[at + 1] * 8;
       if (size === 0 || at + size > l4 + length) return VERDICT_IGNORE;
       if (frame[at] === wanted && size >= 8) macAt = at + 2;
