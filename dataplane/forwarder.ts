@@ -183,6 +183,7 @@ export class Forwarder {
   #legs: LegProgram[] = [];
   /** Each leg's MTU, and each neighbour slot's leg, read per forwarded frame. */
   #legMtu = new Int32Array(1);
+  #legMacs: Uint8Array[] = [];
   #neighborLeg: Uint8Array = ONE_LEG;
   /** The leg frames are read from now (see {@link receiveOn}), and its MAC and addresses. */
   #in = 0;
@@ -290,6 +291,7 @@ export class Forwarder {
     this.#fast = this.#fastPath && !program.standby;
     this.#legs = programLegs(program);
     this.#legMtu = Int32Array.from(this.#legs, (leg) => leg.mtu);
+    this.#legMacs = this.#legs.map((leg) => leg.mac);
     this.#neighborLeg = program.neighborLeg ?? ONE_LEG;
     this.#receive(this.#in < this.#legs.length ? this.#in : 0);
   }
@@ -367,12 +369,13 @@ export class Forwarder {
     if (slot < 0) return this.#general(frame, len, tx, now);
     const backend = flows.backend(slot);
     const neighbor = program.backendNeighbor[backend];
-    if (
-      neighbor < 0 || this.shared.neighborSeen[neighbor] === 0 ||
-      len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]
-    ) return this.#general(frame, len, tx, now);
+    if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0) {
+      return this.#general(frame, len, tx, now);
+    }
+    const out = this.#neighborLeg[neighbor];
+    if (len - 14 > this.#legMtu[out]) return this.#general(frame, len, tx, now);
     this.#hit(slot, backend, proto === PROTO_TCP, flags, now);
-    return this.#forward(frame, len, service.id, backend, neighbor);
+    return this.#forward(frame, len, out, service.id, backend, neighbor);
   }
 
   /**
@@ -411,12 +414,13 @@ export class Forwarder {
     if (slot < 0) return this.#general(frame, len, tx, now);
     const backend = flows.backend(slot);
     const neighbor = program.backendNeighbor[backend];
-    if (
-      neighbor < 0 || this.shared.neighborSeen[neighbor] === 0 ||
-      len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]
-    ) return this.#general(frame, len, tx, now);
+    if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0) {
+      return this.#general(frame, len, tx, now);
+    }
+    const out = this.#neighborLeg[neighbor];
+    if (len - 14 > this.#legMtu[out]) return this.#general(frame, len, tx, now);
     this.#hit(slot, backend, proto === PROTO_TCP, flags, now);
-    return this.#forward(frame, len, service.id, backend, neighbor);
+    return this.#forward(frame, len, out, service.id, backend, neighbor);
   }
 
   /** Every frame the fast path of `process` leaves: parsed whole, then decided. */
@@ -547,25 +551,28 @@ export class Forwarder {
       g[G_DROP_NO_BACKEND]++;
       return VERDICT_DROP;
     }
-    if (len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]) {
+    const out = this.#neighborLeg[neighbor];
+    if (len - 14 > this.#legMtu[out]) {
       g[G_DROP_OVERSIZE]++;
       return VERDICT_DROP;
     }
-    return this.#forward(frame, len, service.id, backend, neighbor);
+    return this.#forward(frame, len, out, service.id, backend, neighbor);
   }
 
-  /** Rewrites the frame's MACs towards `neighbor` and counts it for its service and backend. */
+  /**
+   * Rewrites the frame's MACs towards `neighbor`, from the MAC of its leg
+   * `out` (by which the frame leaves), and counts it for its service and backend.
+   */
   #forward(
     frame: Uint8Array,
     len: number,
+    out: number,
     service: number,
     backend: number,
     neighbor: number,
   ): number {
-    // Out of the real server's leg, from that leg's MAC.
-    const out = this.#neighborLeg[neighbor];
     this.outLeg = out;
-    rewriteMacs(frame, this.shared.neighborMacs, neighbor * 8, this.#legs[out].mac);
+    rewriteMacs(frame, this.shared.neighborMacs, neighbor * 8, this.#legMacs[out]);
     const s = this.shared.services;
     const sBase = service * S_STRIDE;
     s[sBase + S_PACKETS]++;
@@ -770,12 +777,13 @@ export class Forwarder {
     }
     const neighbor = backend < 0 ? -1 : program.backendNeighbor[backend];
     if (neighbor < 0 || this.shared.neighborSeen[neighbor] === 0) return this.#noFlow();
-    if (len - 14 > this.#legMtu[this.#neighborLeg[neighbor]]) {
+    const out = this.#neighborLeg[neighbor];
+    if (len - 14 > this.#legMtu[out]) {
       g[G_DROP_OVERSIZE]++;
       return VERDICT_DROP;
     }
     g[G_PMTU_FORWARDED]++;
-    return this.#forward(frame, len, service.id, backend, neighbor);
+    return this.#forward(frame, len, out, service.id, backend, neighbor);
   }
 
   #noFlow(): number {
