@@ -68,8 +68,10 @@ function printStatus(s: Status): void {
     " ",
   );
   const announced = s.announced?.length ? `  announced ${s.announced.join(" ")}` : "";
+  // A balancer with several legs names them all; the MAC is the first leg's.
+  const legs = s.ifaces && s.ifaces.length > 1 ? `  legs ${s.ifaces.join(" ")}` : "";
   console.log(
-    `${s.iface} ${s.mac}  ${
+    `${s.iface} ${s.mac}${legs}  ${
       s.ha?.role ?? "active"
     }  up ${s.uptimeSeconds}s  flows ${s.flows}  drops ${drops || "none"}${announced}`,
   );
