@@ -52,6 +52,7 @@ import { Prng, withSeededRandom } from "./prng.ts";
 import {
   BASE,
   buildVariant,
+  CHANGES,
   drawVariant,
   initialNeighbors,
   LB_MAC_BYTES,
@@ -129,6 +130,8 @@ export interface FuzzReport {
   /** Later fragments the data plane lost to another datagram in its direct-mapped table. */
   fragmentsOverwritten: number;
   programs: number;
+  /** Programs loaded with each change (`standby`, `drain`, …). */
+  changes: Record<string, number>;
   sweeps: number;
   /** Frames handed over in a buffer of exactly their length (the rest in a 64 KiB one with stale bytes after). */
   exactBuffers: number;
@@ -142,6 +145,7 @@ export const FUZZ_MAX_FLOWS = 1 << 18;
 /** The virtual clock starts an hour before the 32-bit millisecond counter wraps. */
 const START_MS = 2 ** 31 - 3_600_000;
 const SWEEP_BUDGET = 1 << 24;
+const FIRST_CHANGES_EVERY = 10_000;
 
 const VERDICTS = ["", "forward", "reply", "drop", "ignore"];
 
@@ -212,6 +216,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     failures: Object.fromEntries(FAILURE_KINDS.map((k) => [k, 0])) as Record<FailureKind, number>,
     fragmentsOverwritten: 0,
     programs: 0,
+    changes: Object.fromEntries(CHANGES.map((c) => [c, 0])),
     sweeps: 0,
     exactBuffers: 0,
     details: [],
@@ -239,6 +244,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     fwd.load(program);
     variant = next;
     report.programs++;
+    for (const c of CHANGES) if (next[c]) report.changes[c]++;
     return program;
   };
   const first = loadVariant(BASE);
@@ -265,7 +271,14 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
       second = Math.floor(now / 1000);
       sweep(index);
     }
-    if (world.chance(1 / 25_000)) loadVariant(drawVariant(() => world.u32() / 2 ** 32, 0.15));
+    // Each change alone for 10,000 frames first (so a short run sees every one), then a
+    // program with changes drawn at random every 25,000 frames or so.
+    const step = index / FIRST_CHANGES_EVERY;
+    if (index > 0 && Number.isInteger(step) && step <= CHANGES.length + 1) {
+      loadVariant(step > CHANGES.length ? BASE : { ...BASE, [CHANGES[step - 1]]: true });
+    } else if (index > FIRST_CHANGES_EVERY * (CHANGES.length + 1) && world.chance(1 / 25_000)) {
+      loadVariant(drawVariant(() => world.u32() / 2 ** 32, 0.15));
+    }
 
     const g = frames.next();
     report.kinds[g.kind]++;

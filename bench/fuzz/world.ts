@@ -117,12 +117,13 @@ export const BASE: Variant = {
   longPersist: false,
 };
 
-const KEYS = Object.keys(BASE) as (keyof Variant)[];
+/** The changes a variant can make, in a fixed order. */
+export const CHANGES = Object.keys(BASE) as (keyof Variant)[];
 
 /** A variant with each change drawn with probability `p` (from `draw`, a number in [0, 1)). */
 export function drawVariant(draw: () => number, p = 0.25): Variant {
   const v = { ...BASE };
-  for (const key of KEYS) v[key] = draw() < p;
+  for (const key of CHANGES) v[key] = draw() < p;
   return v;
 }
 
