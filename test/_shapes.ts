@@ -51,6 +51,7 @@ export const VipListShape = ConfigShape.shape.vips;
 /** `dsr status --json`, `GET /v1/status`. */
 export const StatusShape = z.object({
   iface: z.string(),
+  ifaces: z.array(z.string()).min(1),
   mac,
   uptimeSeconds: z.number().min(0),
   flows: count,

@@ -81,6 +81,7 @@ Deno.test("control socket: each endpoint answers as SPEC §8 says, bad requests 
       await t.step("GET /v1/status answers the status document of SPEC §5", async () => {
         const status = assertShape(StatusShape, await api.ok("GET /v1/status", 200), "status");
         assert.equal(status.iface, lab.balancer.iface);
+        assert.deepEqual(status.ifaces, [lab.balancer.iface], "one leg");
         assert.equal(status.mac, lab.balancer.mac);
         assert.equal(status.flows, 0);
         assert.equal(status.vips.length, 1);
