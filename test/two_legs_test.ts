@@ -179,7 +179,7 @@ Deno.test("the DR topology of the kernel's IPVS selftest (ipvs.sh test_dr) with 
     assert.equal(before.iface, "veth10");
     assert.deepEqual(before.ifaces, ["veth10", "veth12"]);
     assert.match(daemon.output(), /forwarding on veth10 \([0-9a-f:]{17}\) and veth12 /);
-    assert.match(await dsrOk(paths, ["status"]), /^veth10 [0-9a-f:]{17}  legs veth10 veth12  /);
+    assert.match(await dsrOk(paths, ["status"]), /^veth10 [0-9a-f:]{17} {2}legs veth10 veth12 {2}/);
     for (const dev of ["veth10", "veth12"]) {
       assert.ok(await hasIngressDrop(t.balancer, dev), `ingress drop on ${dev}`);
     }
