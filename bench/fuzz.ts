@@ -106,6 +106,9 @@ function print(r: FuzzReport): void {
       `  programs ${r.programs}, sweeps ${n(r.sweeps)}, frames in a buffer of their own length ${
         n(r.exactBuffers)
       }`,
+      `  legs: received ${n(r.legs[0])} / ${n(r.legs[1])}, forwarded ${n(r.outLegs[0])} / ${
+        n(r.outLegs[1])
+      }`,
     ].join("\n"),
   );
   if (!clean(r)) {

@@ -20,7 +20,7 @@
 
 import { hashAddr, hashAddr6, hashFlow, hashFlow6 } from "../../dataplane/hash.ts";
 import { inheritSchedState, pick, type SchedState } from "../../dataplane/scheduler.ts";
-import type { Program, ServiceProgram } from "../../dataplane/tables.ts";
+import type { LegProgram, Program, ServiceProgram } from "../../dataplane/tables.ts";
 import {
   checksum,
   type FrameFacts,
@@ -50,10 +50,12 @@ export interface Outcome {
   reason: string;
   /** The malformed reason (README names) when reason is `malformed`. */
   malformed: string | null;
-  /** forward: backend id, service id and the MAC the frame must go to. */
+  /** forward: backend id, service id, the MAC the frame must go to, the leg it leaves by and its MAC. */
   backend: number;
   service: number;
   mac: Uint8Array | null;
+  leg: number;
+  from: Uint8Array | null;
   /** reply: why the frame in tx is not the right answer, or null. */
   checkReply: ((reply: Uint8Array) => string | null) | null;
   /** Claims of a VIP by another MAC this frame shows (ARP or NA). */
@@ -108,6 +110,8 @@ const NONE: Omit<Outcome, "verdict" | "reason"> = {
   backend: -1,
   service: -1,
   mac: null,
+  leg: -1,
+  from: null,
   checkReply: null,
   claims: 0,
   followed: null,
@@ -166,6 +170,11 @@ export class ReferenceModel {
   #slot4 = new Map<number, number>();
   #slot6 = new Map<string, number>();
   #usable = new Set<number>();
+  /** The balancer's legs (one unless the program has several), and each neighbour slot's. */
+  #legs: LegProgram[] = [];
+  #legOf: (slot: number) => number = () => 0;
+  /** The scheduling hash seed of the program. */
+  #seed = 0;
 
   constructor(backends: number) {
     this.active = new Int32Array(backends);
@@ -243,6 +252,12 @@ export class ReferenceModel {
         if (s.p.sched.weights[i] > 0) this.#usable.add(id);
       });
     }
+    this.#legs = program.legs !== undefined && program.legs.length > 0
+      ? program.legs
+      : [{ mac: program.mac, ip: program.ip, mtu: program.mtu }];
+    const legOf = program.neighborLeg;
+    this.#legOf = legOf === undefined ? () => 0 : (slot) => legOf[slot];
+    this.#seed = (program.hashSeed ?? 0) | 0;
     this.program = program;
   }
 
@@ -269,11 +284,17 @@ export class ReferenceModel {
     }
   }
 
-  /** Decides what happens to `frame` (exactly its bytes) at `now` (ms), and updates the model's state. */
-  decide(frame: Uint8Array, now: number): Outcome {
+  /**
+   * Decides what happens to `frame` (exactly its bytes) received on `leg` at
+   * `now` (ms), and updates the model's state. SPEC §1: a frame is the
+   * balancer's when addressed to the MAC of the leg it came in on; answers
+   * leave from that MAC.
+   */
+  decide(frame: Uint8Array, now: number, leg = 0): Outcome {
     const program = this.program;
     if (program === null) throw new Error("the model has no program");
-    const facts = readFrame(frame, program.mac);
+    const inMac = (this.#legs[leg] ?? this.#legs[0]).mac;
+    const facts = readFrame(frame, inMac);
     if (facts.short) return outcome("drop", "malformed", { malformed: "truncated" });
     // SPEC §1: only the balancer's MAC, broadcast for ARP and the NDP multicasts for IPv6.
     if (
@@ -284,11 +305,11 @@ export class ReferenceModel {
     if (facts.malformed !== null) {
       return outcome("drop", "malformed", { malformed: facts.malformed });
     }
-    if (facts.kind === "arp") return this.#arp(frame, facts, program);
+    if (facts.kind === "arp") return this.#arp(frame, facts, program, leg, inMac);
     const ip = facts.ip;
     if (ip === null) return outcome("ignore", "notOurs");
     if (ip.v6 && ip.proto === 58 && ip.icmp && (ip.icmp.type === 135 || ip.icmp.type === 136)) {
-      return this.#ndp(frame, ip, program);
+      return this.#ndp(frame, ip, program, leg, inMac);
     }
     if (facts.to === "ndpMulticast") return outcome("ignore", "otherMac");
     if (!(ip.v6 ? this.#vips6.has(ip.dst as string) : this.#vips4.has(ip.dst as number))) {
@@ -296,7 +317,7 @@ export class ReferenceModel {
     }
     if (program.standby) return outcome("drop", "standby");
     const echo = ip.icmp !== null && ip.icmp.type === (ip.v6 ? 128 : 8);
-    if (echo && !ip.fragment) return this.#echo(frame, ip, program);
+    if (echo && !ip.fragment) return this.#echo(frame, ip, inMac);
     const tooBig = ip.icmp !== null &&
       (ip.v6 ? ip.icmp.type === 2 : ip.icmp.type === 3 && ip.icmp.code === 4);
     if (tooBig && !ip.fragment) return this.#pathMtu(frame, ip, program, now);
@@ -320,8 +341,11 @@ export class ReferenceModel {
     const slot = program.backendNeighbor[backend];
     const mac = slot >= 0 ? this.#macs.get(slot) ?? null : null;
     if (mac === null) return outcome("drop", how === "pmtu" ? "icmpNoFlow" : "noBackend");
-    if (frame.length - 14 > program.mtu) return outcome("drop", "oversize");
-    return outcome("forward", how, { backend, service, mac });
+    // It leaves by the leg of the real server's subnet, from that leg's MAC, within its MTU.
+    const leg = this.#legOf(slot);
+    const out = this.#legs[leg];
+    if (frame.length - 14 > out.mtu) return outcome("drop", "oversize");
+    return outcome("forward", how, { backend, service, mac, leg, from: out.mac });
   }
 
   /** The service of a packet to its VIP, port and protocol: the exact port first, then the VIP's all-ports one. */
@@ -379,10 +403,10 @@ export class ReferenceModel {
     let backend = pick(
       service.sched,
       this.#flowHash(ip, ports.src, ports.dst, ip.proto, ip.src, ip.dst),
-      ip.v6 ? hashAddr6(ip.srcWords, 0) : hashAddr(ip.src as number),
+      ip.v6 ? hashAddr6(ip.srcWords, 0, this.#seed) : hashAddr(ip.src as number, this.#seed),
       this.active,
       this.inactive,
-      ip.v6 ? hashAddr6(ip.dstWords, 0) : hashAddr(ip.dst as number),
+      ip.v6 ? hashAddr6(ip.dstWords, 0, this.#seed) : hashAddr(ip.dst as number, this.#seed),
       now | 0,
     );
     if (backend < 0) backend = service.p.fallback;
@@ -400,14 +424,14 @@ export class ReferenceModel {
     src: number | string,
     dst: number | string,
   ): number {
-    if (!ip.v6) return hashFlow(src as number, srcPort, dst as number, dstPort, proto);
+    if (!ip.v6) return hashFlow(src as number, srcPort, dst as number, dstPort, proto, this.#seed);
     return hashFlow6({
       src6: hexWords(src as string),
       dst6: hexWords(dst as string),
       srcPort,
       dstPort,
       protocol: proto,
-    });
+    }, this.#seed);
   }
 
   /** Idle timeout of a flow in `state`: established `tcp`, UDP `udp`, any other TCP state `tcpfin`. */
@@ -450,6 +474,11 @@ export class ReferenceModel {
     const sent = this.#send(frame, program, entry.service, entry.backend, "fragment");
     sent.followed = entry;
     return sent;
+  }
+
+  /** Whether the six bytes at `b[at]` are the MAC of one of the balancer's legs (then no claim). */
+  #ownMac(b: Uint8Array, at: number): boolean {
+    return this.#legs.some((leg) => sameBytes(b, at, leg.mac));
   }
 
   /** Forgets a remembered datagram (the harness saw the data plane's table lose it). */
@@ -497,7 +526,7 @@ export class ReferenceModel {
       backend = pick(
         service.sched,
         this.#flowHash(ip, clientPort, vipPort, proto, client, vip),
-        ip.v6 ? hashAddr6(srcWords, 0) : hashAddr(client as number),
+        ip.v6 ? hashAddr6(srcWords, 0, this.#seed) : hashAddr(client as number, this.#seed),
         this.active,
         this.inactive,
       );
@@ -508,22 +537,29 @@ export class ReferenceModel {
   }
 
   /** SPEC §1/§12: ARP teaches real servers' MACs, shows claims, and a request for a VIP is answered. */
-  #arp(frame: Uint8Array, facts: FrameFacts, program: Program): Outcome {
+  #arp(
+    frame: Uint8Array,
+    facts: FrameFacts,
+    program: Program,
+    leg: number,
+    inMac: Uint8Array,
+  ): Outcome {
     const arp = facts.arp!;
-    const claims = this.#vips4.has(arp.senderIp) && !sameBytes(arp.senderMac, 0, program.mac)
-      ? 1
-      : 0;
+    const claims = this.#vips4.has(arp.senderIp) && !this.#ownMac(arp.senderMac, 0) ? 1 : 0;
+    // A real server's MAC counts only as heard on its own leg (README: two legs).
     const slot = this.#slot4.get(arp.senderIp);
-    if (slot !== undefined && arp.senderIp !== 0) this.#macs.set(slot, arp.senderMac.slice());
+    if (slot !== undefined && arp.senderIp !== 0 && this.#legOf(slot) === leg) {
+      this.#macs.set(slot, arp.senderMac.slice());
+    }
     // SPEC §11: a standby owns no VIP, and a routed node is reached by routes, not ARP.
     const answer = arp.op === 1 && !program.standby && !program.routed &&
       this.#vips4.has(arp.targetIp) && arp.senderIp !== arp.targetIp;
     if (!answer) return outcome("ignore", "notOurs", { claims });
     const expected = new Uint8Array(60);
     expected.set(arp.senderMac, 0);
-    expected.set(program.mac, 6);
+    expected.set(inMac, 6);
     expected.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2], 12);
-    expected.set(program.mac, 22);
+    expected.set(inMac, 22);
     expected.set(frame.subarray(38, 42), 28);
     expected.set(arp.senderMac, 32);
     expected.set(frame.subarray(28, 32), 38);
@@ -537,7 +573,7 @@ export class ReferenceModel {
    * anything else is left alone. Both teach a real server's MAC; an NS for a
    * VIP is answered, an NA for one from another MAC is a claim.
    */
-  #ndp(frame: Uint8Array, ip: IpFacts, program: Program): Outcome {
+  #ndp(frame: Uint8Array, ip: IpFacts, program: Program, leg: number, inMac: Uint8Array): Outcome {
     const l4 = ip.l4;
     const end = ip.end;
     const ignore = outcome("ignore", "notOurs");
@@ -558,12 +594,15 @@ export class ReferenceModel {
     // An advertisement without the option comes from the target's own MAC.
     const from = optionMac >= 0 ? optionMac : 6;
     const slot = this.#slot6.get(solicit ? ip.src as string : target);
-    if (slot !== undefined && !unspecified && (optionMac >= 0 || !solicit)) {
+    if (
+      slot !== undefined && !unspecified && (optionMac >= 0 || !solicit) &&
+      this.#legOf(slot) === leg
+    ) {
       this.#macs.set(slot, frame.slice(from, from + 6));
     }
     const vip = this.#vips6.has(target);
     if (!solicit) {
-      const claims = vip && !sameBytes(frame, from, program.mac) ? 1 : 0;
+      const claims = vip && !this.#ownMac(frame, from) ? 1 : 0;
       return outcome("ignore", "notOurs", { claims });
     }
     if (!vip || program.standby || program.routed) return ignore;
@@ -571,7 +610,7 @@ export class ReferenceModel {
     const expected = new Uint8Array(14 + 40 + 32);
     if (unspecified) expected.set([0x33, 0x33, 0, 0, 0, 1], 0);
     else expected.set(frame.subarray(from, from + 6), 0);
-    expected.set(program.mac, 6);
+    expected.set(inMac, 6);
     expected.set([0x86, 0xdd, 0x60, 0, 0, 0, 0, 32, 58, 255], 12);
     expected.set(frame.subarray(l4 + 8, l4 + 24), 22);
     if (unspecified) expected.set([0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 38);
@@ -580,7 +619,7 @@ export class ReferenceModel {
     expected[58] = unspecified ? 0x20 : 0x60;
     expected.set(frame.subarray(l4 + 8, l4 + 24), 62);
     expected.set([2, 1], 78);
-    expected.set(program.mac, 80);
+    expected.set(inMac, 80);
     const sum = icmp6Checksum(expected, 54, 86);
     expected[56] = sum >> 8;
     expected[57] = sum & 255;
@@ -588,14 +627,14 @@ export class ReferenceModel {
   }
 
   /** SPEC §1/§12: the balancer answers echo requests to a VIP itself, from the VIP. */
-  #echo(frame: Uint8Array, ip: IpFacts, program: Program): Outcome {
+  #echo(frame: Uint8Array, ip: IpFacts, inMac: Uint8Array): Outcome {
     const l4 = ip.l4;
     const message = frame.slice(l4, ip.end);
     const client = frame.slice(6, 12);
     const checkReply = (r: Uint8Array): string | null => {
       const at = ip.v6 ? 54 : 34;
       if (r.length !== Math.max(60, at + message.length)) return `reply of ${r.length} bytes`;
-      if (!sameBytes(r, 0, client) || !sameBytes(r, 6, program.mac)) return "reply MACs";
+      if (!sameBytes(r, 0, client) || !sameBytes(r, 6, inMac)) return "reply MACs";
       if (!ip.v6) {
         if (r[12] !== 8 || r[13] !== 0 || r[14] !== 0x45) return "reply is no plain IPv4";
         if (u16(r, 16) !== 20 + message.length || r[23] !== 1) return "reply IPv4 length/protocol";

@@ -233,3 +233,42 @@ Deno.test("model: echo requests to a VIP are answered, path-MTU errors go to the
     .icmpEcho({ type: 3, code: 4, id: 0, seq: 1400 }).payload(unknown).build();
   assert.equal(m.decide(lost, 0).reason, "icmpNoFlow", "rr cannot place a flow it does not hold");
 });
+
+Deno.test("model: two legs: a frame is ours by its leg's MAC, leaves by its real server's leg and MTU, and a MAC counts only on the server's leg", () => {
+  const leg1 = parseMac("02:00:00:00:00:1a");
+  const FAR: TestRip = { id: 2, ip: "198.18.4.14", mac: "02:00:00:00:04:0e" };
+  const p = buildProgram({
+    services: [{ id: 0, vip: VIP, port: 80, sched: SCHED_RR, rips: [A, FAR] }],
+  });
+  p.legs = [{ mac: p.mac, ip: p.ip, mtu: 1500 }, { mac: leg1, ip: 0, mtu: 1400 }];
+  p.neighborLeg = new Uint8Array(16384);
+  p.neighborLeg[p.backendNeighbor[FAR.id]] = 1;
+  const m = new ReferenceModel(MAX_BACKENDS);
+  m.load(p);
+  for (const r of [A, FAR]) m.learn(p.backendNeighbor[r.id], parseMac(r.mac));
+  const on1 = (sport: number, size = 0) =>
+    to("02:00:00:00:00:1a").ipv4({ src: CLIENT, dst: VIP }).tcp({ sport, dport: 80, flags: 2 })
+      .payload(new Uint8Array(size)).build();
+  assert.equal(m.decide(on1(1), 0, 0).reason, "otherMac", "leg 1's MAC on leg 0");
+  const near = m.decide(on1(1), 0, 1);
+  assert.deepEqual([near.backend, near.leg, mac(near.from)], [0, 0, LB_MAC]);
+  const far = m.decide(on1(2), 0, 1);
+  assert.deepEqual([far.backend, far.leg, mac(far.from)], [2, 1, "02:00:00:00:00:1a"]);
+  assert.equal(
+    m.decide(on1(2, 1400), 0, 1).reason,
+    "oversize",
+    "1440 bytes of IP above leg 1's 1400",
+  );
+  const heard = (leg: number) =>
+    m.decide(
+      eth({ src: "02:00:00:00:09:0e", dst: "ff:ff:ff:ff:ff:ff" })
+        .arp({ op: 2, senderMac: "02:00:00:00:09:0e", senderIp: FAR.ip, targetIp: "198.18.4.10" })
+        .build(),
+      0,
+      leg,
+    );
+  heard(0);
+  assert.equal(mac(m.decide(on1(2), 0, 1).mac), FAR.mac, "heard on the other leg: not learnt");
+  heard(1);
+  assert.equal(mac(m.decide(on1(2), 0, 1).mac), "02:00:00:00:09:0e");
+});

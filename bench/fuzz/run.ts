@@ -56,6 +56,7 @@ import {
   drawVariant,
   initialNeighbors,
   LB_MAC_BYTES,
+  LEGS,
   ripMac,
   slotOf,
   type Variant,
@@ -68,6 +69,10 @@ export interface FrameProcessor {
   process(frame: Uint8Array, len: number, tx: Uint8Array, now: number): number;
   load(program: Program): void;
   tick(now: number, budget: number): void;
+  /** The leg the next frames come from. */
+  receiveOn(leg: number): void;
+  /** The leg the last forwarded frame leaves by. */
+  readonly outLeg: number;
   readonly flows: { readonly size: number };
   readonly vipClaims: unknown[];
   readonly replyLength: number;
@@ -135,6 +140,9 @@ export interface FuzzReport {
   sweeps: number;
   /** Frames handed over in a buffer of exactly their length (the rest in a 64 KiB one with stale bytes after). */
   exactBuffers: number;
+  /** Frames received on each leg, and frames forwarded by each (agreed). */
+  legs: [number, number];
+  outLegs: [number, number];
   details: Failure[];
   /** The frame asked for with `describe`. */
   described: string | null;
@@ -204,6 +212,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
   const fwd = withSeededRandom(world, () => make(shared, { maxFlows: FUZZ_MAX_FLOWS }));
   const model = new ReferenceModel(MAX_BACKENDS);
   const backendIds = worldBackendIds();
+  const hashSeed = world.u32() | 0;
 
   const report: FuzzReport = {
     seed,
@@ -219,6 +228,8 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     changes: Object.fromEntries(CHANGES.map((c) => [c, 0])),
     sweeps: 0,
     exactBuffers: 0,
+    legs: [0, 0],
+    outLegs: [0, 0],
     details: [],
     described: null,
   };
@@ -239,7 +250,10 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
   let variant: Variant | null = null;
   let generation = 0;
   const loadVariant = (next: Variant) => {
-    const program = withSeededRandom(world, () => buildVariant(next, variant, ++generation));
+    const program = withSeededRandom(
+      world,
+      () => buildVariant(next, variant, { generation: ++generation, hashSeed }),
+    );
     model.load(program);
     fwd.load(program);
     variant = next;
@@ -285,6 +299,14 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     report.mutations[g.mutation]++;
     const input = g.bytes;
     const len = input.length;
+    // A fifth of the frames come in on the second leg, most of them addressed to its MAC.
+    const leg = world.chance(0.2) ? 1 : 0;
+    if (
+      leg === 1 && len >= 6 && LB_MAC_BYTES.every((b, i) => input[i] === b) && world.chance(0.9)
+    ) {
+      input.set(LEGS[1].mac, 0);
+    }
+    report.legs[leg]++;
     // The worker hands frames over in 64 KiB slots holding the bytes of earlier frames past
     // `len`; a buffer of exactly the frame's length shows any read past its end as well.
     let buffer: Uint8Array;
@@ -297,7 +319,8 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
       buffer = rx;
     }
 
-    const expected = model.decide(input, now);
+    const expected = model.decide(input, now, leg);
+    fwd.receiveOn(leg);
     before.set(shared.global);
     const counted = expected.backend >= 0
       ? shared.backends[expected.backend * B_STRIDE + B_PACKETS]
@@ -314,11 +337,11 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     if (index === options.describe) {
       report.described = [
         `frame ${index} (seed ${seed}): ${g.kind}, mutation ${g.mutation}, ${len} bytes, ` +
-        `clock ${now | 0}, ${buffer === rx ? "64 KiB buffer" : "exact buffer"}`,
+        `clock ${now | 0}, leg ${leg}, ${buffer === rx ? "64 KiB buffer" : "exact buffer"}`,
         `  bytes:     ${hexOf(input)}`,
         `  model:     ${describeOutcome(expected)}`,
         `  forwarder: ${VERDICTS[verdict] ?? verdict}` +
-        (verdict === VERDICT_FORWARD ? ` to ${macText(buffer)}` : "") +
+        (verdict === VERDICT_FORWARD ? ` to ${macText(buffer)} by leg ${fwd.outLeg}` : "") +
         (verdict === VERDICT_REPLY ? ` ${hexOf(tx.subarray(0, fwd.replyLength))}` : ""),
         `  counters moved: ${
           [...shared.global].map((v, i) => v - before[i] ? `${i}:+${v - before[i]}` : "")
@@ -331,6 +354,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
       report.verdicts[expected.verdict] = (report.verdicts[expected.verdict] ?? 0) + 1;
       const key = `${expected.verdict}:${expected.malformed ?? expected.reason}`;
       report.verdicts[key] = (report.verdicts[key] ?? 0) + 1;
+      if (expected.verdict === "forward") report.outLegs[expected.leg]++;
     }
     report.frames = index + 1;
     if (options.onProgress && (index + 1) % every === 0) {
@@ -422,11 +446,13 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
           `backend ${expected.backend}'s packet counter moved by ${now - counted}`,
         );
       }
+      const from = expected.from!;
       for (let i = 0; i < 6; i++) {
-        if (buffer[6 + i] !== LB_MAC_BYTES[i]) {
-          return say("frameChanged", "source MAC not the balancer's");
+        if (buffer[6 + i] !== from[i]) {
+          return say("serverDiff", `sent from ${macText(buffer, 6)}, not its leg's MAC`);
         }
       }
+      if (fwd.outLeg !== expected.leg) return say("serverDiff", `sent by leg ${fwd.outLeg}`);
       for (let i = 12; i < len; i++) {
         if (buffer[i] !== input[i]) return say("frameChanged", `byte ${i} changed`);
       }

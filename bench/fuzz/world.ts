@@ -10,12 +10,15 @@
  * @module
  */
 
-import { parseMac } from "../../dataplane/addr.ts";
+import { parseIpv4, parseMac } from "../../dataplane/addr.ts";
 import {
   buildProgram,
+  LB_IP,
+  LB_IP6,
   LB_MAC,
   type TestRip,
   type TestService,
+  words6,
 } from "../../dataplane/_program_builder.ts";
 import type { MaglevBackend } from "../../dataplane/maglev.ts";
 import { PROTO_TCP, PROTO_UDP } from "../../dataplane/packet.ts";
@@ -29,19 +32,36 @@ import {
   SCHED_WRR,
   SCHEDULER_NAMES,
 } from "../../dataplane/scheduler.ts";
-import type { Program } from "../../dataplane/tables.ts";
+import { type LegProgram, MAX_NEIGHBORS, type Program } from "../../dataplane/tables.ts";
 
-/** The balancer's MAC as bytes. */
+/** The balancer's MAC as bytes (its first leg's). */
 export const LB_MAC_BYTES: Uint8Array = parseMac(LB_MAC);
-/** The interface MTU of every program. */
+/** The interface MTU of the first leg. */
 export const MTU = 1500;
+/**
+ * The balancer's two legs (SPEC §1, `--iface` twice): the first as in every
+ * test program, the second with its own MAC, addresses and a smaller MTU;
+ * the fourth real server and the sorry server of each family are on it.
+ */
+export const LEGS: LegProgram[] = [
+  { mac: LB_MAC_BYTES, ip: parseIpv4(LB_IP), ip6: words6(LB_IP6), mtu: MTU },
+  {
+    mac: parseMac("02:00:00:00:00:1a"),
+    ip: parseIpv4("198.18.4.10"),
+    ip6: words6("2001:2:4::10"),
+    mtu: 1400,
+  },
+];
 /** Maglev table size (the smallest prime the SPEC allows). */
 export const RING_SIZE = 65537;
 /** Timeouts (ms) of the base program: short, so flows expire often in a run. */
 export const TIMEOUTS = { tcp: 60_000, tcpfin: 8_000, udp: 20_000 };
 const SHORT_TIMEOUTS = { tcp: 30_000, tcpfin: 4_000, udp: 10_000 };
 
-/** One family's real servers: four usable ones, one whose MAC is never resolved, a sorry server. */
+/**
+ * One family's real servers: four usable ones (the fourth on the second leg),
+ * one whose MAC is not resolved at first, a sorry server (on the second leg).
+ */
 export interface Family {
   v6: boolean;
   rips: string[];
@@ -60,21 +80,21 @@ const clients6 = Array.from({ length: 48 }, (_, i) => `2001:2:ff::${(i + 1).toSt
 
 export const V4: Family = {
   v6: false,
-  rips: ["198.18.0.11", "198.18.0.12", "198.18.0.13", "198.18.0.14"],
+  rips: ["198.18.0.11", "198.18.0.12", "198.18.0.13", "198.18.4.14"],
   dark: "198.18.0.16",
-  sorry: "198.18.0.19",
+  sorry: "198.18.4.19",
   vip: (k) => `198.18.1.${k + 1}`,
-  notVips: ["198.18.0.10", "198.18.0.11", "198.18.1.99", "198.18.1.0"],
+  notVips: ["198.18.0.10", "198.18.4.10", "198.18.0.11", "198.18.1.99", "198.18.1.0"],
   clients: clients4,
 };
 
 export const V6: Family = {
   v6: true,
-  rips: ["2001:2::11", "2001:2::12", "2001:2::13", "2001:2::14"],
+  rips: ["2001:2::11", "2001:2::12", "2001:2::13", "2001:2:4::14"],
   dark: "2001:2::16",
-  sorry: "2001:2::19",
+  sorry: "2001:2:4::19",
   vip: (k) => `2001:2::1:${(k + 1).toString(16)}`,
-  notVips: ["2001:2::10", "2001:2::11", "2001:2::1:99", "2001:2::1:0"],
+  notVips: ["2001:2::10", "2001:2:4::10", "2001:2::11", "2001:2::1:99", "2001:2::1:0"],
   clients: clients6,
 };
 
@@ -194,13 +214,18 @@ function cachedRing(members: readonly MaglevBackend[], size: number): Uint16Arra
 /**
  * Builds the program of `v` after `previous` (null: the first): what went
  * down since is flushed, the VIP removed since has its services flushed, and
- * `forget` clears the first real server's neighbour slot. Call it where
- * `crypto.getRandomValues` is seeded (twos draws its state from it).
+ * `forget` clears the first real server's neighbour slot; two legs, and the
+ * run's scheduling `hashSeed`. Call it where `crypto.getRandomValues` is
+ * seeded (twos draws its state from it).
  */
-export function buildVariant(v: Variant, previous: Variant | null, generation: number): Program {
+export function buildVariant(
+  v: Variant,
+  previous: Variant | null,
+  o: { generation: number; hashSeed: number },
+): Program {
   const services = worldServices(v);
   const program = buildProgram({
-    generation,
+    generation: o.generation,
     mtu: MTU,
     timeouts: v.shortTimeouts ? SHORT_TIMEOUTS : TIMEOUTS,
     standby: v.standby,
@@ -213,6 +238,13 @@ export function buildVariant(v: Variant, previous: Variant | null, generation: n
     const backends = t.rips.map((r) => ({ id: r.id, key: r.ip, weight: r.weight ?? 1 }));
     s.sched = newSchedState(t.sched ?? SCHED_MH, backends, RING_SIZE, cachedRing);
   });
+  program.hashSeed = o.hashSeed;
+  program.legs = LEGS;
+  const legs = new Uint8Array(MAX_NEIGHBORS);
+  for (const f of [V4, V6]) {
+    for (const ip of [f.rips[3], f.sorry]) legs[slotOf(program, ip)] = 1;
+  }
+  program.neighborLeg = legs;
   if (previous !== null) {
     const before = worldServices(previous);
     const ids = new Set(services.map((s) => s.id));
