@@ -27,6 +27,7 @@ const VIP_DEFAULTS = {
   persist: 0,
   fallback: null,
   need: 1,
+  ops: false,
   check: null,
 } as const;
 
@@ -137,6 +138,7 @@ Deno.test("control socket: each endpoint answers as SPEC §8 says, bad requests 
             persist: 30,
             fallback: rs2.ip,
             need: 1,
+            ops: false,
             check: { type: "none", ...CHECK_DEFAULTS },
           });
           const tcp = await api.ok("POST /v1/vips", 201, {
