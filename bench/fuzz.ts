@@ -103,9 +103,8 @@ function print(r: FuzzReport): void {
       ),
       `  kinds: ${Object.entries(r.kinds).map(([k, v]) => `${k} ${n(v)}`).join(", ")}`,
       `  mutations: ${Object.entries(r.mutations).map(([k, v]) => `${k} ${n(v)}`).join(", ")}`,
-      `  programs ${r.programs}, sweeps ${n(r.sweeps)}, frames in a buffer of their own length ${
-        n(r.exactBuffers)
-      }`,
+      `  programs ${r.programs}, sweeps ${n(r.sweeps)}, most flows held ${n(r.peakFlows)}, ` +
+      `frames in a buffer of their own length ${n(r.exactBuffers)}`,
       `  legs: received ${n(r.legs[0])} / ${n(r.legs[1])}, forwarded ${n(r.outLegs[0])} / ${
         n(r.outLegs[1])
       }`,

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { parseMac } from "../../dataplane/addr.ts";
 import { parseIpv6, solicitedNode } from "../../dataplane/addr6.ts";
 import { eth, type ExtensionOptions, type FrameBuilder } from "../../dataplane/_frame_builder.ts";
 import { LB_IP6, LB_MAC } from "../../dataplane/_program_builder.ts";
@@ -104,6 +105,10 @@ const TCP = 6;
 const UDP = 17;
 const CLIENT_MAC = "02:00:00:00:00:c1";
 const ROUTER_MAC = "02:00:00:00:00:fe";
+// As bytes: the builder parses a MAC given as text every time.
+const CLIENT_BYTES = parseMac(CLIENT_MAC);
+const ROUTER_BYTES = parseMac(ROUTER_MAC);
+const LB_BYTES = parseMac(LB_MAC);
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x45, 0x46, 0x4f, 0x60, 6, 17, 44, 58, 59, 0x3c];
 
 const hexByte = (n: number) => n.toString(16).padStart(2, "0");
@@ -183,12 +188,12 @@ export class FrameGenerator {
         const f = r.chance(0.5) ? V4 : V6;
         const proto = f.v6 ? r.pick([59, 50, 47, 132]) : r.pick([47, 50, 132, 58]);
         const b = f.v6
-          ? eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv6({
+          ? eth({ src: CLIENT_BYTES, dst: LB_BYTES }).ipv6({
             src: this.#client(f),
             dst: this.#vip(f),
             nextHeader: proto,
           })
-          : eth({ src: CLIENT_MAC, dst: LB_MAC }).ipv4({
+          : eth({ src: CLIENT_BYTES, dst: LB_BYTES }).ipv4({
             src: this.#client(f),
             dst: this.#vip(f),
             proto,
@@ -217,9 +222,18 @@ export class FrameGenerator {
   /** An Ethernet and IP header from a client to `dst`. */
   #ip(f: Family, src: string, dst: string, ext: ExtensionOptions[] = []): FrameBuilder {
     const r = this.#r;
-    const frame = eth({ src: r.chance(0.9) ? CLIENT_MAC : ROUTER_MAC, dst: LB_MAC });
+    const frame = eth({ src: r.chance(0.9) ? CLIENT_BYTES : ROUTER_BYTES, dst: LB_BYTES });
     if (f.v6) return frame.ipv6({ src, dst, hopLimit: r.range(1, 255), ext });
-    return frame.ipv4({ src, dst, ttl: r.range(1, 255), id: r.below(65536), df: r.chance(0.5) });
+    // Now and then IP options (IHL 6 to 8), which only the general path reads past.
+    const ihl = r.chance(0.05) ? r.range(6, 8) : 5;
+    return frame.ipv4({
+      src,
+      dst,
+      ttl: r.range(1, 255),
+      id: r.below(65536),
+      df: r.chance(0.5),
+      ihl,
+    });
   }
 
   #client(f: Family): string {
@@ -281,9 +295,11 @@ export class FrameGenerator {
       const dataOffset = this.#r.chance(0.1) ? this.#r.range(5, 8) : 5;
       b.tcp({ sport: c.cport, dport: c.vport, flags: this.#flags(), dataOffset });
       // Options make up the header the data offset says.
-      return b.payload(this.#bytes((dataOffset - 5) * 4 + payload)).build();
+      const head = b.payload(this.#bytes((dataOffset - 5) * 4)).build({ pad: false });
+      return graft(head, this.#bytes(payload), TCP, dataOffset * 4);
     }
-    return b.udp({ sport: c.cport, dport: c.vport }).payload(this.#bytes(payload)).build();
+    const head = b.udp({ sport: c.cport, dport: c.vport }).build({ pad: false });
+    return graft(head, this.#bytes(payload), UDP, 8);
   }
 
   /** An IPv6 extension-header chain: usually well formed, sometimes too long or misordered. */
@@ -322,7 +338,7 @@ export class FrameGenerator {
           : b.udp({ sport: c.cport, dport: c.vport, length: 8 + payload.length + 800 }))
           .payload(payload).build();
       }
-      const b = eth({ src: CLIENT_MAC, dst: LB_MAC })
+      const b = eth({ src: CLIENT_BYTES, dst: LB_BYTES })
         .ipv4({ src: d.src, dst: d.dst, id: d.id, mf: true, ttl: 64 });
       return (c.proto === TCP
         ? b.tcp({ sport: c.cport, dport: c.vport, flags: this.#flags() })
@@ -338,7 +354,7 @@ export class FrameGenerator {
         return f.v6
           ? this.#ip(f, d.src, d.dst, [{ type: 44, offset: 0, more: true, id: d.id }])
             .icmpEcho({ id: 1, seq: 1 }).payload(this.#bytes(64)).build()
-          : eth({ src: CLIENT_MAC, dst: LB_MAC })
+          : eth({ src: CLIENT_BYTES, dst: LB_BYTES })
             .ipv4({ src: d.src, dst: d.dst, id: d.id, mf: true })
             .icmpEcho({ id: 1, seq: 1 }).payload(this.#bytes(64)).build();
       }
@@ -350,7 +366,7 @@ export class FrameGenerator {
       return this.#ip(f, d.src, d.dst, [{ type: 44, offset, more, id: d.id, next: d.proto }])
         .payload(data).build();
     }
-    return eth({ src: CLIENT_MAC, dst: LB_MAC })
+    return eth({ src: CLIENT_BYTES, dst: LB_BYTES })
       .ipv4({ src: d.src, dst: d.dst, id: d.id, mf: more, fragOffset: offset, proto: d.proto })
       .payload(data).build();
   }
@@ -384,7 +400,7 @@ export class FrameGenerator {
         .icmp6({ type, body: [0, 0, 5, 0x78] }).payload(embedded).build();
     }
     const code = r.chance(0.9) ? 4 : r.pick([1, 3]);
-    return eth({ src: ROUTER_MAC, dst: LB_MAC }).ipv4({ src: "198.18.2.1", dst: c.vip })
+    return eth({ src: ROUTER_BYTES, dst: LB_BYTES }).ipv4({ src: "198.18.2.1", dst: c.vip })
       .icmpEcho({ type: 3, code, id: 0, seq: 1400 }).payload(embedded).build();
   }
 
@@ -608,6 +624,59 @@ export class FrameGenerator {
     } else if (out.length > 19) out[18] = r.byte();
     return out;
   }
+}
+
+/**
+ * Appends `payload` to a TCP or UDP frame the builder made without one (its
+ * upper-layer header, `l4Length` bytes, ends the frame), with the IP and UDP
+ * lengths and the checksums made right again, padded to 60 bytes: the
+ * builder handles bytes as arrays of numbers, slowly for a long payload.
+ */
+export function graft(
+  head: Uint8Array,
+  payload: Uint8Array,
+  proto: number,
+  l4Length: number,
+): Uint8Array {
+  const n = payload.length;
+  const l4 = head.length - l4Length;
+  const out = new Uint8Array(Math.max(60, head.length + n));
+  out.set(head);
+  out.set(payload, head.length);
+  const get16 = (at: number) => (out[at] << 8) | out[at + 1];
+  const put16 = (at: number, v: number) => {
+    out[at] = (v >> 8) & 255;
+    out[at + 1] = v & 255;
+  };
+  const v6 = out[12] === 0x86;
+  let pseudo = proto + l4Length + n;
+  if (v6) {
+    put16(18, get16(18) + n);
+    pseudo += sum16(out, 22, 54);
+  } else {
+    put16(16, get16(16) + n);
+    put16(24, 0);
+    put16(24, ~fold(sum16(out, 14, l4)) & 0xffff);
+    pseudo += sum16(out, 26, 34);
+  }
+  if (proto === UDP) put16(l4 + 4, get16(l4 + 4) + n);
+  const at = l4 + (proto === TCP ? 16 : 6);
+  put16(at, 0);
+  const sum = ~fold(pseudo + sum16(out, l4, l4 + l4Length + n)) & 0xffff;
+  put16(at, proto === UDP && sum === 0 ? 0xffff : sum);
+  return out;
+}
+
+/** The sum of `b[from, to)` as big-endian 16-bit words (an odd last byte padded). */
+function sum16(b: Uint8Array, from: number, to: number): number {
+  let sum = 0;
+  for (let i = from; i < to; i += 2) sum += (b[i] << 8) | (i + 1 < to ? b[i + 1] : 0);
+  return sum;
+}
+
+function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 65536);
+  return sum;
 }
 
 function formatBytes6(b: Uint8Array): string {
