@@ -12,14 +12,21 @@
  *
  * What it does not model, the fuzzer keeps clear of: a full flow table or
  * persistence table (eviction of the least recently used), checked by
- * {@link ReferenceModel.assertRoom}. The fragment table is direct-mapped
- * (a datagram may be overwritten by another that hashes to its slot): the
- * harness tolerates a later fragment dropped for that, and only that.
+ * {@link ReferenceModel.assertRoom}, and DR-path probes (none is pending, so
+ * a probe's answer is just a frame for no VIP). The fragment table is
+ * direct-mapped (a datagram may be overwritten by another that hashes to its
+ * slot): the harness tolerates a later fragment dropped for that, and only that.
  * @module
  */
 
 import { hashAddr, hashAddr6, hashFlow, hashFlow6 } from "../../dataplane/hash.ts";
-import { inheritSchedState, pick, type SchedState } from "../../dataplane/scheduler.ts";
+import {
+  inheritSchedState,
+  pick,
+  SCHED_MH,
+  SCHED_SH,
+  type SchedState,
+} from "../../dataplane/scheduler.ts";
 import type { LegProgram, Program, ServiceProgram } from "../../dataplane/tables.ts";
 import {
   checksum,
@@ -320,7 +327,9 @@ export class ReferenceModel {
     if (echo && !ip.fragment) return this.#echo(frame, ip, inMac);
     const tooBig = ip.icmp !== null &&
       (ip.v6 ? ip.icmp.type === 2 : ip.icmp.type === 3 && ip.icmp.code === 4);
-    if (tooBig && !ip.fragment) return this.#pathMtu(frame, ip, program, now);
+    if (tooBig && !ip.fragment) return this.#pathMtu(frame, ip, program);
+    // A fragment without ports (a later one, or the first of a protocol without any) can
+    // only follow a datagram whose first fragment was seen.
     if (ip.fragment && ip.ports === null) return this.#laterFragment(frame, ip, program, now);
     const service = ip.ports === null ? null : this.#find(ip, ip.ports.dst);
     if (service === null) return outcome("drop", "noService");
@@ -492,7 +501,7 @@ export class ReferenceModel {
    * to that flow's server, or, for a flow not held, to where mh or sh would
    * place it; anything else is icmpNoFlow. The flow is not touched.
    */
-  #pathMtu(frame: Uint8Array, ip: IpFacts, program: Program, now: number): Outcome {
+  #pathMtu(frame: Uint8Array, ip: IpFacts, program: Program): Outcome {
     const inner = ip.l4 + 8;
     const end = ip.end;
     let proto: number, client: number | string, vip: number | string, at: number;
@@ -531,7 +540,6 @@ export class ReferenceModel {
         this.inactive,
       );
     }
-    void now;
     if (backend < 0) return outcome("drop", "icmpNoFlow");
     return this.#send(frame, program, service.p.id, backend, "pmtu");
   }
@@ -657,9 +665,6 @@ export class ReferenceModel {
     return outcome("reply", ip.v6 ? "echo6" : "echo", { checkReply });
   }
 }
-
-const SCHED_SH = 4;
-const SCHED_MH = 5;
 
 function exactly(expected: Uint8Array): (reply: Uint8Array) => string | null {
   return (reply) => {

@@ -175,13 +175,12 @@ Deno.test("model: ARP for a VIP is answered with the balancer's MAC, not by a st
   assert.equal(model({ standby: true }).m.decide(request, 0).verdict, "ignore");
   assert.equal(model({ routed: true }).m.decide(request, 0).verdict, "ignore");
 
-  const { m, p } = model();
+  const { m } = model();
   const moved = eth({ src: "02:00:00:00:09:11", dst: LB_MAC })
     .arp({ op: 2, senderMac: "02:00:00:00:09:11", senderIp: A.ip, targetIp: "198.18.0.10" })
     .build();
   assert.equal(m.decide(moved, 0).verdict, "ignore");
   assert.equal(mac(m.decide(syn(), 0).mac), "02:00:00:00:09:11");
-  void p;
   const claim = eth({ src: "02:00:00:00:0e:01", dst: "ff:ff:ff:ff:ff:ff" })
     .arp({ op: 1, senderMac: "02:00:00:00:0e:01", senderIp: VIP, targetIp: VIP }).build();
   const c = m.decide(claim, 0);
