@@ -131,7 +131,7 @@ function forwarder(): Forwarder {
   return fwd;
 }
 
-async function child(name: string, packets: number): Promise<void> {
+function child(name: string, packets: number): void {
   const fwd = forwarder();
   const make = CASES[name]();
   const tx = new Uint8Array(2048);
@@ -155,7 +155,7 @@ async function child(name: string, packets: number): Promise<void> {
 }
 
 if (Deno.args[0] === "--child") {
-  await child(Deno.args[1], Number(Deno.args[2]));
+  child(Deno.args[1], Number(Deno.args[2]));
 } else {
   const packets = Number(Deno.args[0] ?? 1_000_000);
   console.log("| case | packets | forwarded or answered | heap growth over the run | per packet |");

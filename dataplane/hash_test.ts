@@ -41,7 +41,7 @@ const SUBJECTS: Record<string, Subject> = {
     bits: [32, 32, 32, 32],
     hash: (w) => {
       addr6.set(w);
-      return hashAddr6(addr6, 0);
+      return hashAddr6(addr6, 0) >>> 0; // signed by contract (see hash.ts)
     },
   },
   hashFlow6: {
@@ -49,7 +49,7 @@ const SUBJECTS: Record<string, Subject> = {
     hash: (w) => {
       for (let i = 0; i < 4; i++) [flow6.src6[i], flow6.dst6[i]] = [w[i], w[5 + i]];
       [flow6.srcPort, flow6.dstPort, flow6.protocol] = [w[4], w[9], w[10]];
-      return hashFlow6(flow6 satisfies Flow6);
+      return hashFlow6(flow6 satisfies Flow6) >>> 0; // signed by contract
     },
   },
 };

@@ -13,7 +13,8 @@ import type { ServiceProgram } from "./tables.ts";
 
 /** Service lookup rebuilt by every program load. */
 export class ServiceIndex {
-  #keys = new Uint32Array(0);
+  /** IPv4 VIPs as signed 32-bit words: callers may pass either form (see `#slot`). */
+  #keys = new Int32Array(0);
   #lists = new Int32Array(0);
   #mask = 0;
   #byVip: ServiceProgram[][] = [];
@@ -36,7 +37,7 @@ export class ServiceIndex {
     const vips = [...groups.keys()];
     let capacity = 8;
     while (capacity < vips.length * 2) capacity *= 2;
-    this.#keys = new Uint32Array(capacity);
+    this.#keys = new Int32Array(capacity);
     this.#lists = new Int32Array(capacity).fill(-1);
     this.#mask = capacity - 1;
     this.#byVip = [];
@@ -83,11 +84,14 @@ export class ServiceIndex {
   }
 
   #slot(ip: number): number {
-    let i = mix32(ip) & this.#mask;
+    // Signed or unsigned, the same 32 bits: the fast path passes signed
+    // words, as an unsigned one above 2^31 would be boxed in a heap number.
+    const key = ip | 0;
+    let i = mix32(key) & this.#mask;
     const lists = this.#lists;
     if (lists.length === 0) return -1;
     while (lists[i] !== -1) {
-      if (this.#keys[i] === ip) return lists[i];
+      if (this.#keys[i] === key) return lists[i];
       i = (i + 1) & this.#mask;
     }
     return -1;
