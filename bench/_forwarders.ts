@@ -20,6 +20,7 @@
  */
 
 import type { Lab } from "../lab/topology.ts";
+import { hostPort } from "../dataplane/ip.ts";
 import { ApiClient } from "../test/_api.ts";
 import { dsrOk, startDaemon, status, tempPaths } from "../test/_dsr.ts";
 import type { Status } from "../control/status.ts";
@@ -105,23 +106,27 @@ export async function startForwarder(
 const C_DROP_PREF = 100;
 
 /**
- * Starts dsr serving `vip`; `argv` runs another build (bench/ab.ts).
+ * Starts dsr serving `vip` (or several, either family: an IPv6 VIP gets the
+ * sinks' IPv6 addresses); `argv` runs another build (bench/ab.ts).
  * @throws {Error} when it cannot start (with its output)
  */
 export async function startDsr(
   lab: Lab,
-  vip: string,
+  vip: string | string[],
   extra: string[],
   argv?: string[],
 ): Promise<RunningForwarder> {
   const paths = { ...await tempPaths(), argv };
   let daemon: NsProcess | null = null;
   try {
-    for (const [port, proto] of [["9", "udp"], ["80", "tcp"]]) {
-      const service = `${vip}:${port}`;
-      await dsrOk(paths, ["vip", "add", service, "--proto", proto, "--check", "none"]);
-      for (const s of lab.servers) {
-        await dsrOk(paths, ["rip", "add", service, s.ip, "--proto", proto]);
+    for (const address of typeof vip === "string" ? [vip] : vip) {
+      for (const [port, proto] of [["9", "udp"], ["80", "tcp"]]) {
+        const service = hostPort(address, Number(port));
+        await dsrOk(paths, ["vip", "add", service, "--proto", proto, "--check", "none"]);
+        for (const s of lab.servers) {
+          const ip = address.includes(":") ? s.ip6! : s.ip;
+          await dsrOk(paths, ["rip", "add", service, ip, "--proto", proto]);
+        }
       }
     }
     daemon = await startDaemon(paths, lab, extra);
@@ -157,7 +162,11 @@ export async function startDsr(
   }
 }
 
-async function startC(lab: Lab, helpers: Helpers, vip: string): Promise<RunningForwarder> {
+/**
+ * Starts the C forwarder serving `vip` (either family).
+ * @throws {Error} when it cannot open the interface (with its output)
+ */
+export async function startC(lab: Lab, helpers: Helpers, vip: string): Promise<RunningForwarder> {
   const sinks = lab.servers.map((s) => s.mac).join(",");
   const proc = nsSpawn(lab.balancer.ns, [
     ...["taskset", "-c", String(FORWARDER_CORE), helpers.cForwarder],

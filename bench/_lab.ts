@@ -28,6 +28,11 @@ export function forwarderVips(lab: Lab): Record<ForwarderName, string> {
   return { dsr: lab.vip, c: formatIpv4(base + 1), kernel: formatIpv4(base + 2) };
 }
 
+/** {@link forwarderVips} in IPv6, for a dual-stack lab: 2001:2::100, ::101 and ::102. */
+export function forwarderVips6(): Record<ForwarderName, string> {
+  return { dsr: "2001:2::100", c: "2001:2::101", kernel: "2001:2::102" };
+}
+
 /**
  * Drops IPv4 frames to `vips` at the ingress of `iface` in `ns`, with dsr's
  * own filter (control/ingress_drop.ts) at tc priority `pref`.
@@ -70,6 +75,8 @@ export async function prepareLab(lab: Lab, options: { rps?: boolean } = {}): Pro
     `echo ${mask} > /sys/class/net/${lab.balancer.iface}/queues/rx-0/rps_cpus`,
   ], { check: true });
   const vips = Object.values(forwarderVips(lab));
+  // A dual-stack lab's sinks drop the IPv6 VIPs' frames the same way.
+  if (lab.vip6) vips.push(...Object.values(forwarderVips6()));
   for (const sink of lab.servers) await ingressDrop(sink.ns, sink.iface, vips, 1);
 }
 

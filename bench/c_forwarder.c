@@ -1,7 +1,7 @@
 /*
  * The C reference forwarder of the data-plane benchmark: the smallest libpcap
  * program that does what dsr's forwarding loop does on the wire. It captures
- * inbound frames to the VIP (BPF filter "dst host VIP", direction IN,
+ * inbound frames to the VIP, IPv4 or IPv6 (BPF filter "dst host VIP", direction IN,
  * immediate mode, a 32 MiB ring as dsr uses), rewrites the destination MAC to
  * a sink's (source port % number of sinks) and the source MAC to the
  * balancer's, and sends the frame back out of the same interface with
@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "c_forwarder: cannot capture on %s: %s\n", iface, pcap_geterr(p));
     return 1;
   }
-  char filter[64];
+  char filter[96];
   snprintf(filter, sizeof filter, "dst host %s", argv[2]);
   struct bpf_program prog;
   if (pcap_setdirection(p, PCAP_D_IN) < 0 ||
@@ -135,11 +135,13 @@ int main(int argc, char **argv) {
     uint32_t len = h->caplen;
     /* pcap_next_ex hands out libpcap's own copy of the frame: rewrite it in place. */
     u_char *frame = (u_char *)data;
-    if (len < 14 + 20 + 4 || (frame[14] & 0x0f) < 5) {
+    /* IPv6: the ports right after the fixed header (the benchmark sends no extension header). */
+    int v6 = len >= 14 && frame[12] == 0x86 && frame[13] == 0xdd;
+    if (v6 ? len < 14 + 40 + 4 : len < 14 + 20 + 4 || (frame[14] & 0x0f) < 5) {
       c.skipped++;
       continue;
     }
-    uint32_t l4 = 14 + (uint32_t)(frame[14] & 0x0f) * 4;
+    uint32_t l4 = v6 ? 14 + 40 : 14 + (uint32_t)(frame[14] & 0x0f) * 4;
     uint16_t sport = len >= l4 + 2 ? (uint16_t)(frame[l4] << 8 | frame[l4 + 1]) : 0;
     memcpy(frame, sinks[sport % nsinks], 6);
     memcpy(frame + 6, lb_mac, 6);

@@ -12,6 +12,9 @@
  * udp: UDP to VIP:9 from 198.19.[0-15].[random]:[40000-40002] (12,288 flows),
  *      60-byte frames. syn: TCP SYN to VIP:80 from random 198.19.x.y and
  *      ports, 58-byte frames with an MSS option (a new flow per frame).
+ * An IPv6 VIP gets the same traffic over IPv6: UDP from
+ * 2001:2:ff::[0-15]:[random] (12,288 flows, 80-byte frames, UDP checksum
+ * set as IPv6 requires) and SYNs from random 2001:2:ff::x:y (78 bytes).
  * Prints one JSON line of counters when done (or on SIGINT/SIGTERM).
  * Built by bench/run.ts: gcc -O2 -o c_generator c_generator.c
  */
@@ -31,7 +34,7 @@
 #include <unistd.h>
 
 #define MAX_BURST 64
-#define FRAME_MAX 64
+#define FRAME_MAX 96
 #define BURST_NS 100000ULL
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -77,6 +80,64 @@ static int parse_mac(const char *text, uint8_t mac[6]) {
   }
   for (int i = 0; i < 6; i++) mac[i] = (uint8_t)b[i];
   return 0;
+}
+
+/* Writes IPv6 frame number `n` into `f`, the same traffic as build(); returns its length. */
+static size_t build6(uint8_t *f, int syn, uint64_t n, const uint8_t dst[6], const uint8_t src[6],
+                     const uint8_t vip[16]) {
+  memcpy(f, dst, 6);
+  memcpy(f + 6, src, 6);
+  put16(f + 12, 0x86dd);
+  uint8_t *ip = f + 14;
+  uint8_t *l4 = ip + 40;
+  uint32_t r = rnd();
+  memset(ip, 0, 40);
+  ip[0] = 0x60;
+  ip[7] = 64;
+  static const uint8_t prefix[6] = {0x20, 0x01, 0x00, 0x02, 0x00, 0xff}; /* 2001:2:ff::/48 */
+  memcpy(ip + 8, prefix, 6);
+  memcpy(ip + 24, vip, 16);
+  uint16_t length;
+  if (!syn) {
+    length = 26;
+    ip[6] = 17;
+    ip[21] = (uint8_t)(n % 16);
+    ip[23] = (uint8_t)(r >> 16);
+    put16(l4, (uint16_t)(40000 + n % 3));
+    put16(l4 + 2, 9);
+    put16(l4 + 4, length);
+    put16(l4 + 6, 0);
+    memset(l4 + 8, 0x41, 18);
+  } else {
+    length = 24;
+    ip[6] = 6;
+    uint32_t r2 = rnd();
+    ip[20] = (uint8_t)r;
+    ip[21] = (uint8_t)(r >> 8);
+    ip[22] = (uint8_t)(r >> 16);
+    ip[23] = (uint8_t)(r >> 24);
+    put16(l4, (uint16_t)r2);
+    put16(l4 + 2, 80);
+    uint32_t seq = rnd() ^ (r2 << 16);
+    l4[4] = (uint8_t)(seq >> 24);
+    l4[5] = (uint8_t)(seq >> 16);
+    l4[6] = (uint8_t)(seq >> 8);
+    l4[7] = (uint8_t)seq;
+    memset(l4 + 8, 0, 4);
+    put16(l4 + 12, 0x6002); /* data offset 6, SYN */
+    put16(l4 + 14, 64240);
+    put16(l4 + 16, 0);
+    put16(l4 + 18, 0);
+    l4[20] = 2; /* MSS 1440 */
+    l4[21] = 4;
+    put16(l4 + 22, 1440);
+  }
+  put16(ip + 4, length);
+  /* The upper-layer checksum covers the IPv6 pseudo-header; UDP's is mandatory over IPv6. */
+  uint32_t pseudo = sum16(ip + 8, 32, 0) + length + ip[6];
+  uint16_t sum = fold(sum16(l4, length, pseudo));
+  put16(l4 + (syn ? 16 : 6), !syn && sum == 0 ? 0xffff : sum);
+  return 14 + 40 + length;
 }
 
 /* Writes frame number `n` into `f`; returns its length. */
@@ -147,15 +208,14 @@ int main(int argc, char **argv) {
   int syn = strcmp(argv[2], "syn") == 0;
   double pps = atof(argv[3]);
   double seconds = atof(argv[4]);
-  uint8_t dst[6], src[6], vip[4];
-  struct in_addr vip_addr;
+  uint8_t dst[6], src[6], vip[16];
+  int v6 = strchr(argv[7], ':') != NULL;
   if ((!syn && strcmp(argv[2], "udp") != 0) || pps < 1 || seconds <= 0 ||
       parse_mac(argv[5], dst) < 0 || parse_mac(argv[6], src) < 0 ||
-      inet_pton(AF_INET, argv[7], &vip_addr) != 1) {
+      inet_pton(v6 ? AF_INET6 : AF_INET, argv[7], vip) != 1) {
     fprintf(stderr, "c_generator: bad arguments\n");
     return 2;
   }
-  memcpy(vip, &vip_addr, 4);
 
   int fd = socket(AF_PACKET, SOCK_RAW, 0); /* protocol 0: send only, receive nothing */
   struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(argv[1])};
@@ -201,7 +261,10 @@ int main(int argc, char **argv) {
       }
       continue; /* spin the last stretch: timers are too coarse for 100 us */
     }
-    for (unsigned int i = 0; i < burst; i++) iov[i].iov_len = build(frames[i], syn, n++, dst, src, vip);
+    for (unsigned int i = 0; i < burst; i++) {
+      iov[i].iov_len = v6 ? build6(frames[i], syn, n++, dst, src, vip)
+                          : build(frames[i], syn, n++, dst, src, vip);
+    }
     unsigned int done = 0;
     while (done < burst) {
       int k = sendmmsg(fd, msgs + done, burst - done, 0);
