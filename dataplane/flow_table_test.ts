@@ -402,3 +402,288 @@ Deno.test("a delete-heavy random workload matches a Map model", () => {
     { numRuns: 300 },
   );
 });
+
+/** Each backend's slots found by visiting every slot: what `slotsOf` must list (sorted). */
+function scanBackends(table: FlowTable): Map<number, number[]> {
+  const found = new Map<number, number[]>();
+  for (let s = 0; s < table.maxFlows; s++) {
+    if (table.state(s) === 0) continue;
+    const b = table.backend(s);
+    if (!found.has(b)) found.set(b, []);
+    found.get(b)!.push(s);
+  }
+  return found;
+}
+
+const sorted = (slots: number[]) => [...slots].sort((a, b) => a - b);
+
+type IndexOp =
+  | { op: "insert"; key: number; backend: number; state: number }
+  | { op: "lookup" | "remove"; key: number }
+  | { op: "touch"; key: number; state: number }
+  | { op: "advance"; ms: number }
+  | { op: "expire"; budget: number }
+  | { op: "removeBackend" | "slotsOf"; backend: number }
+  | { op: "removeService"; service: number }
+  | { op: "clear" };
+
+Deno.test("each backend's list holds exactly its flows under random operations (Map model)", () => {
+  const MAX = 20;
+  // ids across the list heads' growth (64, 128, ... 65536) and the top of 16 bits
+  const BACKENDS = [0, 1, 2, 63, 64, 1000, 65_535];
+  const timeouts = { tcp: 300, tcpfin: 100, udp: 200 };
+  const timeoutOf = (s: number) =>
+    s === FLOW_ESTABLISHED ? timeouts.tcp : s === FLOW_UDP ? timeouts.udp : timeouts.tcpfin;
+  const key = fc.integer({ min: 0, max: 63 });
+  const state = fc.constantFrom(FLOW_SYN, FLOW_ESTABLISHED, FLOW_FIN, FLOW_CLOSE, FLOW_UDP);
+  const backend = fc.constantFrom(...BACKENDS);
+  const op: fc.Arbitrary<IndexOp> = fc.oneof(
+    {
+      arbitrary: fc.record({ op: fc.constant("insert" as const), key, backend, state }),
+      weight: 6,
+    },
+    {
+      arbitrary: fc.record({ op: fc.constantFrom("lookup" as const, "remove" as const), key }),
+      weight: 3,
+    },
+    { arbitrary: fc.record({ op: fc.constant("touch" as const), key, state }), weight: 3 },
+    { arbitrary: fc.record({ op: fc.constant("advance" as const), ms: fc.nat(150) }), weight: 2 },
+    { arbitrary: fc.record({ op: fc.constant("expire" as const), budget: fc.nat(20) }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        op: fc.constantFrom("removeBackend" as const, "slotsOf" as const),
+        backend: fc.oneof(backend, fc.constantFrom(-1, 5, 70_000, 0.5)),
+      }),
+      weight: 2,
+    },
+    {
+      arbitrary: fc.record({
+        op: fc.constant("removeService" as const),
+        service: fc.integer({ min: 0, max: 3 }),
+      }),
+      weight: 1,
+    },
+    { arbitrary: fc.record({ op: fc.constant("clear" as const) }), weight: 1 },
+  );
+  // keys 0..31 IPv4 (two clients x four port pairs x four services), 32..63 the same from IPv6 clients
+  const ip = (k: number) => [0xc6120001, 0xffffffff][k & 1];
+  const ip6 = (k: number) => CLIENTS6[k & 1];
+  const pp = (k: number) => ports(40000 + ((k >> 1) & 3), 80);
+  const svc = (k: number) => (k >> 3) & 3;
+  const lookup = (t: FlowTable, k: number) =>
+    k < 32 ? t.lookup(ip(k), pp(k), svc(k)) : t.lookup6(ip6(k), 0, pp(k), svc(k));
+
+  fc.assert(
+    fc.property(
+      fc.array(op, { minLength: 50, maxLength: 300 }),
+      fc.nat(0xffffffff),
+      fc.constantFrom(0, 100),
+      (ops, start, grain) => {
+        const removed = new Map<string, number>(); // "backend/state" -> flows reported
+        const table = new FlowTable(MAX, {
+          seed: SEED,
+          lruGrainMs: grain,
+          onRemove: (b, s) => removed.set(`${b}/${s}`, (removed.get(`${b}/${s}`) ?? 0) + 1),
+        });
+        table.timeouts = { ...timeouts };
+        type Entry = { backend: number; state: number; expires: number; moved: number };
+        const model = new Map<number, Entry>(); // in LRU order, oldest first
+        const modelRemoved = new Map<string, number>();
+        const drop = (k: number) => {
+          const e = model.get(k)!;
+          modelRemoved.set(
+            `${e.backend}/${e.state}`,
+            (modelRemoved.get(`${e.backend}/${e.state}`) ?? 0) + 1,
+          );
+          model.delete(k);
+        };
+        let now = start;
+        for (const o of ops) {
+          const slot = "key" in o ? lookup(table, o.key) : -1;
+          if ("key" in o) assert.equal(slot >= 0, model.has(o.key));
+          switch (o.op) {
+            case "insert":
+              if (model.has(o.key)) break;
+              if (model.size === MAX) drop(model.keys().next().value!);
+              if (o.key < 32) {
+                table.insert(ip(o.key), pp(o.key), svc(o.key), o.backend, o.state, now);
+              } else table.insert6(ip6(o.key), 0, pp(o.key), svc(o.key), o.backend, o.state, now);
+              model.set(o.key, {
+                backend: o.backend,
+                state: o.state,
+                expires: now + timeoutOf(o.state),
+                moved: now,
+              });
+              break;
+            case "remove":
+              if (slot >= 0) {
+                table.remove(slot);
+                drop(o.key);
+              }
+              break;
+            case "touch":
+              if (slot >= 0) {
+                table.touch(slot, o.state, now);
+                const e = model.get(o.key)!;
+                e.state = o.state;
+                e.expires = now + timeoutOf(o.state);
+                const last = [...model.keys()].at(-1) === o.key;
+                if (!last && now - e.moved >= grain) {
+                  model.delete(o.key);
+                  model.set(o.key, { ...e, moved: now });
+                }
+              }
+              break;
+            case "advance":
+              now += o.ms;
+              break;
+            case "expire": {
+              const budget = o.budget + 1;
+              let n = 0;
+              for (let v = 0; v < MAX; v += budget) n += table.expire(now, budget);
+              const expired = [...model].filter(([, e]) => now >= e.expires).map(([k]) => k);
+              expired.forEach(drop);
+              assert.equal(n, expired.length);
+              break;
+            }
+            case "removeBackend": {
+              const mine = [...model].filter(([, e]) => e.backend === o.backend).map(([k]) => k);
+              assert.equal(table.removeBackend(o.backend), mine.length);
+              mine.forEach(drop);
+              break;
+            }
+            case "slotsOf":
+              assert.equal(
+                table.slotsOf(o.backend).length,
+                [...model.values()].filter((e) => e.backend === o.backend).length,
+              );
+              break;
+            case "removeService": {
+              const mine = [...model.keys()].filter((k) => svc(k) === o.service);
+              assert.equal(table.removeService(o.service), mine.length);
+              mine.forEach(drop);
+              break;
+            }
+            case "clear":
+              table.clear();
+              [...model.keys()].forEach(drop);
+              break;
+          }
+          assert.equal(table.size, model.size);
+          assert.deepEqual(
+            [...removed].sort(),
+            [...modelRemoved].sort(),
+            "onRemove reports each flow once with its backend and state",
+          );
+          const expected = new Map<number, number[]>();
+          for (const [k, e] of model) {
+            const s = lookup(table, k);
+            assert.ok(s >= 0, `key ${k} lost`);
+            assert.equal(table.backend(s), e.backend);
+            assert.equal(table.state(s), e.state);
+            if (!expected.has(e.backend)) expected.set(e.backend, []);
+            expected.get(e.backend)!.push(s);
+          }
+          for (const b of BACKENDS) {
+            // slotsOf also checks each row's backward link and backend
+            assert.deepEqual(
+              sorted(table.slotsOf(b)),
+              sorted(expected.get(b) ?? []),
+              `backend ${b}`,
+            );
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("backend lists stay whole with rows past 65,535 (links split across two words)", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 0x7fffffff }), (seed) => {
+      let x = seed;
+      const random = () => (x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff) / 0x80000000;
+      const max = 70_000 + Math.floor(random() * 10_000);
+      const reported = new Int32Array(8);
+      const table = new FlowTable(max, { seed: SEED, onRemove: (b) => reported[b]++ });
+      const inserted = new Int32Array(8);
+      const insert = (i: number, b: number) => {
+        table.insert(0x0a000000 + i, ports(i & 0xffff, 80), 0, b, FLOW_UDP, i);
+        inserted[b]++;
+      };
+      let i = 0;
+      for (; i < max + 30_000; i++) insert(i, Math.floor(random() * 8)); // 30,000 evictions
+      for (let k = 0; k < 20_000; k++) table.remove(Math.floor(random() * max)); // holes, some free
+      for (let k = 0; k < 10_000; k++, i++) insert(i, Math.floor(random() * 8)); // rows from the free list
+      const scan = scanBackends(table);
+      for (let b = 0; b < 8; b++) {
+        assert.deepEqual(sorted(table.slotsOf(b)), scan.get(b) ?? [], `backend ${b}`);
+        assert.equal(inserted[b] - reported[b], scan.get(b)?.length ?? 0);
+      }
+      for (const b of [3, 0, 7]) {
+        assert.equal(table.removeBackend(b), scan.get(b)?.length ?? 0);
+        assert.equal(inserted[b], reported[b]);
+        assert.deepEqual(table.slotsOf(b), []);
+      }
+      const left = scanBackends(table);
+      for (const b of [1, 2, 4, 5, 6]) assert.deepEqual(sorted(table.slotsOf(b)), scan.get(b));
+      assert.deepEqual([...left.keys()].sort(), [1, 2, 4, 5, 6]);
+    }),
+    { numRuns: 4 },
+  );
+});
+
+Deno.test("a backend id outside 0..65535 is refused before a row is taken; 65535 keeps its bits", () => {
+  const table = new FlowTable(2, { seed: SEED });
+  for (const bad of [-1, 65_536, 1.5, NaN]) {
+    assert.throws(() => table.insert(CLIENT, ports(1, 80), 0, bad, FLOW_SYN, 0), RangeError);
+  }
+  assert.equal(table.size, 0);
+  const a = table.insert(CLIENT, ports(1, 80), 0, 65_535, FLOW_FIN, 0);
+  const b = table.insert(CLIENT, ports(2, 80), 0, 65_535, FLOW_SYN, 0);
+  table.touch(a, FLOW_CLOSE, 1);
+  assert.deepEqual([table.backend(a), table.state(a), table.backend(b)], [
+    65_535,
+    FLOW_CLOSE,
+    65_535,
+  ]);
+  assert.deepEqual(sorted(table.slotsOf(65_535)), sorted([a, b]));
+  assert.equal(table.removeBackend(65_535), 2);
+  assert.equal(table.size, 0);
+  assert.equal(table.removeBackend(65_536), 0);
+});
+
+Deno.test("removeBackend visits its own flows only: 10 flows of 1M take well under a scan of the table", () => {
+  const table = new FlowTable(1_000_000, { seed: SEED });
+  for (let i = 0; i < 1_000_000; i++) {
+    table.insert(0x0a000000 + (i >>> 4), ports(1024 + (i & 15), 80), 0, i & 7, FLOW_UDP, 0);
+  }
+  // What removeBackend cost before the lists: a look at every slot.
+  let scan = Infinity;
+  for (let trial = 0; trial < 3; trial++) {
+    const t0 = performance.now();
+    let found = 0;
+    for (let s = 0; s < table.maxFlows; s++) {
+      if (table.state(s) !== 0 && table.backend(s) === 9) found++;
+    }
+    scan = Math.min(scan, performance.now() - t0);
+    assert.equal(found, 0);
+  }
+  let flush = Infinity;
+  for (let trial = 0; trial < 5; trial++) {
+    for (let k = 0; k < 10; k++) {
+      table.insert(0x0b000000 + trial, ports(k, 80), 0, 9, FLOW_SYN, 0); // evicts 10 old flows
+    }
+    const t0 = performance.now();
+    assert.equal(table.removeBackend(9), 10);
+    flush = Math.min(flush, performance.now() - t0);
+  }
+  assert.equal(table.size, 1_000_000 - 10);
+  assert.ok(
+    flush * 20 < scan,
+    `removeBackend of 10 flows took ${flush.toFixed(3)} ms, a scan of 1M slots ${
+      scan.toFixed(3)
+    } ms`,
+  );
+});
