@@ -118,9 +118,12 @@ function print(r: FuzzReport): void {
     );
     for (const d of r.details) {
       console.log(`  #${d.index} ${d.kind} (${d.frameKind}, ${d.mutation || "-"}): ${d.what}`);
-      if (d.frameKind !== "sweep") {
-        console.log(`    replay: deno task fuzz --replay ${r.seed}:${d.index}`);
-      }
+      // A sweep's finding comes before frame `index`: the run up to it shows it again.
+      console.log(
+        d.frameKind === "sweep"
+          ? `    again: deno task fuzz --seed ${r.seed} --frames ${d.index + 1}`
+          : `    replay: deno task fuzz --replay ${r.seed}:${d.index}`,
+      );
     }
   }
   if (values.json) console.log(JSON.stringify({ ...r, details: r.details }));

@@ -331,7 +331,13 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     try {
       verdict = fwd.process(buffer, len, tx, now | 0);
     } catch (e) {
-      fail("crash", index, g, `threw ${e instanceof Error ? e.stack : String(e)}`);
+      const what = `threw ${e instanceof Error ? e.stack : String(e)}`;
+      fail("crash", index, g, what);
+      if (index === options.describe) {
+        report.described = `frame ${index} (seed ${seed}): ${g.kind}, mutation ${g.mutation}, ` +
+          `${len} bytes, leg ${leg}\n  bytes:     ${hexOf(input)}\n  crash: ${what}`;
+      }
+      report.frames = index + 1;
       continue;
     }
     const problem = compare(index, g, expected, verdict, buffer, counted);
