@@ -10,6 +10,7 @@ import { nsExec } from "../lab/topology.ts";
 import {
   configureLab,
   dsr,
+  type DsrPaths,
   spawnDaemon,
   startDaemon,
   startServers,
@@ -27,6 +28,28 @@ async function filters(ns: string): Promise<string> {
 
 async function curl(ns: string, url: string): Promise<string> {
   return (await nsExec(ns, ["curl", "-s", "-m", "3", url])).stdout.trim();
+}
+
+/**
+ * `dsr config apply` of a document with one service more than the data plane
+ * holds: it must exit 1 with one line naming the limit and the number asked.
+ */
+async function applyOneServiceTooMany(paths: DsrPaths): Promise<void> {
+  const doc = {
+    version: 1,
+    vips: Array.from({ length: MAX_SERVICES + 1 }, (_, i) => ({
+      vip: `198.19.${i >> 8}.${i & 255}`,
+      port: 80,
+    })),
+  };
+  const file = `${paths.dir}/too-many.json`;
+  await Deno.writeTextFile(file, JSON.stringify(doc));
+  const run = await dsr(paths, ["config", "apply", "-f", file]);
+  assert.equal(run.code, 1, run.stderr);
+  assert.equal(
+    run.stderr.trim(),
+    `dsr: error: too many virtual services: ${MAX_SERVICES + 1} asked, at most ${MAX_SERVICES}`,
+  );
 }
 
 Deno.test("a second dsr start on the same socket exits 1 at once and leaves the first daemon's GARP, tc filter and forwarding alone", async () => {
@@ -72,21 +95,7 @@ Deno.test("config apply beyond the service capacity exits 1 naming the limit; st
       await configureLab(paths, lab);
       processes.push(await startDaemon(paths, lab));
       const before = await Deno.readTextFile(paths.state);
-      const doc = {
-        version: 1,
-        vips: Array.from({ length: MAX_SERVICES + 1 }, (_, i) => ({
-          vip: `198.19.${i >> 8}.${i & 255}`,
-          port: 80,
-        })),
-      };
-      const file = `${paths.dir}/big.json`;
-      await Deno.writeTextFile(file, JSON.stringify(doc));
-      const run = await dsr(paths, ["config", "apply", "-f", file]);
-      assert.equal(run.code, 1, run.stderr);
-      assert.equal(
-        run.stderr.trim(),
-        `dsr: error: too many virtual services: ${MAX_SERVICES + 1} asked, at most ${MAX_SERVICES}`,
-      );
+      await applyOneServiceTooMany(paths);
       assert.equal(await Deno.readTextFile(paths.state), before, "the state file is unchanged");
       const s = await status(paths);
       assert.deepEqual(s.vips.map((v) => v.vip), [lab.vip]);
@@ -103,21 +112,7 @@ Deno.test("offline, config apply beyond the service capacity exits 1 naming the 
   try {
     await dsr(paths, ["vip", "add", "198.18.0.100:80"]);
     const before = await Deno.readTextFile(paths.state);
-    const doc = {
-      version: 1,
-      vips: Array.from({ length: MAX_SERVICES + 1 }, (_, i) => ({
-        vip: `198.19.${i >> 8}.${i & 255}`,
-        port: 80,
-      })),
-    };
-    const file = `${paths.dir}/big.json`;
-    await Deno.writeTextFile(file, JSON.stringify(doc));
-    const run = await dsr(paths, ["config", "apply", "-f", file]);
-    assert.equal(run.code, 1, run.stderr);
-    assert.equal(
-      run.stderr.trim(),
-      `dsr: error: too many virtual services: ${MAX_SERVICES + 1} asked, at most ${MAX_SERVICES}`,
-    );
+    await applyOneServiceTooMany(paths);
     assert.equal(await Deno.readTextFile(paths.state), before);
   } finally {
     await Deno.remove(paths.dir, { recursive: true });
