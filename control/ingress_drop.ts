@@ -85,111 +85,95 @@ export interface IngressDropOptions {
   pref?: number;
 }
 
+/** One address family's filter: its tc protocol and priority, and what it holds. */
+interface Family {
+  proto: "ip" | "ipv6";
+  pref: string;
+  /** The program in place, "" for none, null before the first sync. */
+  installed: string | null;
+  /** The most VIPs one filter holds. */
+  max: number;
+  /** The filter's program for `vips` (at most `max`, sorted, unique); "" for none. */
+  program(vips: string[]): string;
+  /** The VIPs it drops, for messages. */
+  what: string;
+  /** What the kernel does with a frame the filter leaves it, for messages: "will …" and "…s". */
+  kernel: [will: string, does: string];
+}
+
 /** The tc ingress drop of one interface. */
 export class IngressDrop {
-  #installed: string | null = null; // the program in place, "" for none, null before the first sync
-  #installed6: string | null = null; // the same for the IPv6 filter
   #madeQdisc = false;
   readonly #netns: string[];
-  readonly #pref: string;
-
-  readonly #pref6: string;
+  readonly #v4: Family;
+  readonly #v6: Family;
 
   constructor(readonly iface: string, options: IngressDropOptions = {}) {
     this.#netns = options.netns === undefined ? [] : ["-n", options.netns];
-    this.#pref = String(options.pref ?? INGRESS_DROP_PREF);
+    const pref = options.pref ?? INGRESS_DROP_PREF;
+    this.#v4 = {
+      proto: "ip",
+      pref: String(pref),
+      installed: null,
+      max: MAX_DROPPED_VIPS,
+      program: (vips) => vips.length === 0 ? "" : dropProgram(vips.map(parseIpv4)),
+      what: "VIPs",
+      kernel: ["route and drop", "routes and drops"],
+    };
     // A priority holds filters of one protocol: IPv6 takes the next one.
-    this.#pref6 = String((options.pref ?? INGRESS_DROP_PREF) + 1);
+    this.#v6 = {
+      proto: "ipv6",
+      pref: String(pref + 1),
+      installed: null,
+      max: MAX_DROPPED_VIPS6,
+      program: (vips) =>
+        vips.length === 0 ? "" : dropProgram6(vips.map((v) => ipv6Words(parseIpv6(v)))),
+      what: "IPv6 VIPs",
+      kernel: ["drop", "drops"],
+    };
   }
 
   /**
-   * Makes the filter drop frames to exactly `vips` (none: no filter); a
+   * Makes the filters drop frames to exactly `vips` (none: no filter); a
    * warning when tc refused, in which case the kernel keeps seeing them.
    */
   async sync(vips: readonly string[]): Promise<string | null> {
-    const warning6 = await this.#sync6([...new Set(vips.filter((v) => v.includes(":")))].sort());
-    const warning = await this.#sync4([...new Set(vips.filter((v) => !v.includes(":")))].sort());
+    const warning6 = await this.#sync(this.#v6, vips.filter((v) => v.includes(":")));
+    const warning = await this.#sync(this.#v4, vips.filter((v) => !v.includes(":")));
     return warning ?? warning6;
   }
 
-  async #sync6(unique: string[]): Promise<string | null> {
-    const words = unique.slice(0, MAX_DROPPED_VIPS6).map((v) => ipv6Words(parseIpv6(v)));
-    const program = words.length === 0 ? "" : dropProgram6(words);
-    if (program === this.#installed6) return null;
+  async #sync(f: Family, vips: string[]): Promise<string | null> {
+    const unique = [...new Set(vips)].sort();
+    const program = f.program(unique.slice(0, f.max));
+    if (program === f.installed) return null;
     if (program === "") {
-      await this.#tc([
-        "filter",
-        "del",
-        "dev",
-        this.iface,
-        "ingress",
-        "protocol",
-        "ipv6",
-        "pref",
-        this.#pref6,
-      ]);
-      this.#installed6 = "";
+      await this.#deleteFilter(f);
       return null;
     }
     const qdisc = await this.#ensureQdisc();
     if (qdisc) return qdisc;
     const set = await this.#tc([
-      ...["filter", "replace", "dev", this.iface, "ingress", "protocol", "ipv6"],
-      ...["pref", this.#pref6, "handle", "1", "bpf", "da", "bytecode", program],
+      ...["filter", "replace", "dev", this.iface, "ingress", "protocol", f.proto],
+      ...["pref", f.pref, "handle", "1", "bpf", "da", "bytecode", program],
     ]);
     if (!set.ok) {
-      this.#installed6 = "";
-      return `cannot drop frames to the IPv6 VIPs at ${this.iface}'s ingress (tc: ${set.out}); ` +
-        "the kernel will drop each one, which costs CPU";
+      f.installed = "";
+      return `cannot drop frames to the ${f.what} at ${this.iface}'s ingress (tc: ${set.out}); ` +
+        `the kernel will ${f.kernel[0]} each one, which costs CPU`;
     }
-    this.#installed6 = program;
-    return unique.length > MAX_DROPPED_VIPS6
-      ? `only ${MAX_DROPPED_VIPS6} IPv6 VIPs fit the ingress drop; the kernel drops frames to the rest`
+    f.installed = program;
+    return unique.length > f.max
+      ? `only ${f.max} ${f.what} fit the ingress drop; the kernel ${f.kernel[1]} frames to the rest`
       : null;
   }
 
-  async #sync4(unique: string[]): Promise<string | null> {
-    const addrs = unique.slice(0, MAX_DROPPED_VIPS).map(parseIpv4);
-    const program = addrs.length === 0 ? "" : dropProgram(addrs);
-    if (program === this.#installed) return null;
-    if (program === "") {
-      await this.#deleteFilter();
-      return null;
-    }
-    const qdisc = await this.#ensureQdisc();
-    if (qdisc) return qdisc;
-    const set = await this.#tc([
-      ...["filter", "replace", "dev", this.iface, "ingress", "protocol", "ip"],
-      ...["pref", this.#pref, "handle", "1", "bpf", "da", "bytecode", program],
-    ]);
-    if (!set.ok) {
-      this.#installed = "";
-      return `cannot drop frames to the VIPs at ${this.iface}'s ingress (tc: ${set.out}); ` +
-        "the kernel will route and drop each one, which costs CPU";
-    }
-    this.#installed = program;
-    return unique.length > MAX_DROPPED_VIPS
-      ? `only ${MAX_DROPPED_VIPS} VIPs fit the ingress drop; the kernel routes and drops frames to the rest`
-      : null;
-  }
-
-  /** Removes the filters, and the qdisc when this object added it and nothing else uses it. */
+  /**
+   * Removes the filters (also one a killed daemon left at our priority), and
+   * the qdisc when this object added it and nothing else uses it.
+   */
   async remove(): Promise<void> {
-    await this.#deleteFilter();
-    if (this.#installed6) {
-      await this.#tc([
-        "filter",
-        "del",
-        "dev",
-        this.iface,
-        "ingress",
-        "protocol",
-        "ipv6",
-        "pref",
-        this.#pref6,
-      ]);
-      this.#installed6 = "";
-    }
+    for (const f of [this.#v4, this.#v6]) if (f.installed !== "") await this.#deleteFilter(f);
     if (!this.#madeQdisc) return;
     const left = await this.#tc(["filter", "show", "dev", this.iface, "ingress"]);
     const leftEgress = await this.#tc(["filter", "show", "dev", this.iface, "egress"]);
@@ -199,7 +183,7 @@ export class IngressDrop {
     this.#madeQdisc = false;
   }
 
-  async #deleteFilter(): Promise<void> {
+  async #deleteFilter(f: Family): Promise<void> {
     await this.#tc([
       "filter",
       "del",
@@ -207,11 +191,11 @@ export class IngressDrop {
       this.iface,
       "ingress",
       "protocol",
-      "ip",
+      f.proto,
       "pref",
-      this.#pref,
+      f.pref,
     ]);
-    this.#installed = "";
+    f.installed = "";
   }
 
   /** Adds a clsact qdisc unless the interface has one or an ingress qdisc; a warning on failure. */
@@ -230,7 +214,7 @@ export class IngressDrop {
     if (kinds.includes("clsact")) {
       // Before our first filter, a filter at our priority can only be a dead
       // daemon's; later it is ours, on a qdisc that may be the operator's.
-      if (this.#installed === null) this.#madeQdisc = await this.#onlyOurFilter();
+      if (this.#v4.installed === null) this.#madeQdisc = await this.#onlyOurFilter();
       return null;
     }
     const add = await this.#tc(["qdisc", "add", "dev", this.iface, "clsact"]);
@@ -252,7 +236,7 @@ export class IngressDrop {
       }
     }
     return filters.length > 0 &&
-      filters.every((f) => String(f.pref) === this.#pref || String(f.pref) === this.#pref6);
+      filters.every((f) => String(f.pref) === this.#v4.pref || String(f.pref) === this.#v6.pref);
   }
 
   #tc(args: string[]): Promise<ToolRun> {
