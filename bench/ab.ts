@@ -20,20 +20,11 @@ import { labDown, labUp } from "../lab/topology.ts";
 import { dsrArgv } from "../test/_dsr.ts";
 import { requireRoot, uniquePrefix } from "../test/_netns.ts";
 import { buildHelpers } from "./_build.ts";
-import { busySeconds, coreTimes, processCpu } from "./_counters.ts";
 import { type RunningForwarder, startDsr } from "./_forwarders.ts";
-import {
-  FORWARDER_CORE,
-  forwarderVips,
-  GENERATOR_CORE,
-  ingressDrop,
-  pin,
-  prepareLab,
-  quiesce,
-  sinkCounts,
-} from "./_lab.ts";
+import { forwarderVips, GENERATOR_CORE, ingressDrop, pin, prepareLab } from "./_lab.ts";
 import { TRAFFIC_TYPES, type TrafficType } from "./_options.ts";
 import { makeGenerator, PROFILES } from "./_traffic.ts";
+import { measureTurn, median, sum, type Turn } from "./_turn.ts";
 
 const USAGE =
   "usage: deno run -A bench/ab.ts [--b-root DIR] [--b-env K=V]... PPS SECONDS ROUNDS [udp|syn]";
@@ -53,17 +44,9 @@ const bRoot = values["b-root"] ? values["b-root"].replace(/\/?$/, "/") : null;
 const bEnv = values["b-env"] ?? [];
 requireRoot();
 
-function sum(xs: number[]): number {
-  return xs.reduce((x, y) => x + y, 0);
-}
-
-interface Step {
+interface Step extends Turn {
   build: "A" | "B";
   round: number;
-  offered: number;
-  delivered: number;
-  coreUs: number;
-  processUs: number;
 }
 
 await pin(Deno.pid, GENERATOR_CORE);
@@ -103,36 +86,15 @@ try {
       }),
     };
     for (const build of ["A", "B"] as const) await generators[build].offer(20_000, 2); // warm-up
-    const cpu = async (fwd: RunningForwarder) => {
-      const { user, system } = await processCpu(fwd.pid!);
-      return user + system;
-    };
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? (["A", "B"] as const) : (["B", "A"] as const);
       for (const build of order) {
-        await quiesce(lab);
-        await new Promise((r) => setTimeout(r, 300));
-        const [s0, c0, p0] = [
-          sum(await sinkCounts(lab)),
-          await coreTimes(),
-          await cpu(lanes[build]),
-        ];
-        const sent = await generators[build].offer(pps, seconds);
-        await quiesce(lab);
-        const [s1, c1, p1] = [
-          sum(await sinkCounts(lab)),
-          await coreTimes(),
-          await cpu(lanes[build]),
-        ];
-        const delivered = s1 - s0;
-        const step: Step = {
-          build,
-          round,
-          offered: Math.round(pps * sent),
-          delivered,
-          coreUs: busySeconds(c1, c0)[FORWARDER_CORE] / delivered * 1e6,
-          processUs: (p1 - p0) / delivered * 1e6,
-        };
+        const turn = await measureTurn(lab, generators[build], {
+          pid: lanes[build].pid!,
+          pps,
+          seconds,
+        });
+        const step: Step = { build, round, ...turn };
         steps.push(step);
         console.log(JSON.stringify(step, (_, v) => typeof v === "number" ? +v.toFixed(3) : v));
       }
@@ -146,10 +108,6 @@ try {
   await Deno.remove(dir, { recursive: true });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const of = (build: "A" | "B") => steps.filter((s) => s.build === build);
 const ratios = (key: "coreUs" | "processUs") =>
   of("A").map((a) => of("B").find((b) => b.round === a.round)![key] / a[key]);

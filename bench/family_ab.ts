@@ -20,7 +20,6 @@
 import { labDown, labUp } from "../lab/topology.ts";
 import { requireRoot, uniquePrefix } from "../test/_netns.ts";
 import { buildHelpers } from "./_build.ts";
-import { busySeconds, coreTimes, processCpu } from "./_counters.ts";
 import { type RunningForwarder, startC, startDsr } from "./_forwarders.ts";
 import {
   FORWARDER_CORE,
@@ -30,11 +29,10 @@ import {
   ingressDrop,
   pin,
   prepareLab,
-  quiesce,
-  sinkCounts,
 } from "./_lab.ts";
 import { TRAFFIC_TYPES, type TrafficType } from "./_options.ts";
 import { type Generator, makeGenerator, PROFILES } from "./_traffic.ts";
+import { measureTurn, median, sum, type Turn } from "./_turn.ts";
 
 const USAGE = "usage: deno run -A bench/family_ab.ts PPS SECONDS ROUNDS [udp|syn]";
 const [pps, seconds, rounds] = Deno.args.slice(0, 3).map(Number);
@@ -48,20 +46,10 @@ requireRoot();
 type Lane = "dsr4" | "dsr6" | "c4" | "c6";
 const LANES: Lane[] = ["dsr4", "dsr6", "c4", "c6"];
 
-interface Step {
+interface Step extends Turn {
   lane: Lane;
   round: number;
-  offered: number;
-  delivered: number;
-  coreUs: number;
-  processUs: number;
 }
-
-const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 await pin(Deno.pid, GENERATOR_CORE);
 const dir = await Deno.makeTempDir({ prefix: "dsr-family-" });
@@ -103,25 +91,12 @@ try {
     for (let round = 0; round < rounds; round++) {
       const order = LANES.map((_, i) => LANES[(i + round) % LANES.length]);
       for (const lane of order) {
-        await quiesce(lab);
-        await new Promise((r) => setTimeout(r, 300));
-        const cpu = async () => {
-          const { user, system } = await processCpu(owner[lane].pid!);
-          return user + system;
-        };
-        const [s0, c0, p0] = [sum(await sinkCounts(lab)), await coreTimes(), await cpu()];
-        const sent = await generators[lane].offer(pps, seconds);
-        await quiesce(lab);
-        const [s1, c1, p1] = [sum(await sinkCounts(lab)), await coreTimes(), await cpu()];
-        const delivered = s1 - s0;
-        const step: Step = {
-          lane,
-          round,
-          offered: Math.round(pps * sent),
-          delivered,
-          coreUs: busySeconds(c1, c0)[FORWARDER_CORE] / delivered * 1e6,
-          processUs: (p1 - p0) / delivered * 1e6,
-        };
+        const turn = await measureTurn(lab, generators[lane], {
+          pid: owner[lane].pid!,
+          pps,
+          seconds,
+        });
+        const step: Step = { lane, round, ...turn };
         steps.push(step);
         console.log(JSON.stringify(step, (_, v) => typeof v === "number" ? +v.toFixed(3) : v));
       }
